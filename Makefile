@@ -1,0 +1,48 @@
+# ae-lab: `make run` starts the app, `make test` runs lint and the whole suite. Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export MNIST_DIR ?= $(abspath ../shared/mnist)
+
+.PHONY: run test lint format chromium weights bench clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Debian's chromium for the browser tests (Playwright's own browser download needs internet).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; fi
+
+run: $(VENV)/.runtime
+	$(VENV)/bin/streamlit run app.py
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(VENV)/.dev chromium lint
+	$(PY) -m pytest
+
+# Retrain the shipped weights with ae-lab's recipe (about an hour on a 2-core CPU; minutes on a GPU).
+weights: $(VENV)/.runtime
+	for m in basic_ae dense_dae conv_dae; do $(PY) -m ae_core.train --model $$m --recipe ae-lab || exit 1; done
+
+bench: $(VENV)/.dev chromium
+	$(PY) bench/train_throughput.py
+	$(PY) bench/ui_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,115 @@
+"""MNIST, held in memory as uint8 tensors, plus a bundled sample of real test digits for offline use."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_DIR / "data"  # git-ignored download target
+SAMPLE_PATH = Path(__file__).resolve().parent / "assets" / "mnist_test_sample.npz"
+_FILES = {True: "train-images-idx3-ubyte", False: "t10k-images-idx3-ubyte"}
+_lock = threading.Lock()  # one loader at a time; results are cached
+
+
+class DatasetUnavailable(RuntimeError):
+    """MNIST is not on disk and could not be downloaded."""
+
+
+@dataclass(frozen=True)
+class Digits:
+    images: torch.Tensor  # (N, 28, 28) uint8
+    labels: torch.Tensor  # (N,) int64
+    source: str  # human-readable origin, shown in the UI
+    full: bool  # True for a complete official split
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, idx: torch.Tensor | slice) -> torch.Tensor:
+        """Float pixels in [0, 1] for the given indices: (n, 1, 28, 28)."""
+        return to_float(self.images[idx])
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float32 in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255)
+
+
+def _has_raw(root: Path, train: bool) -> bool:
+    return (root / "MNIST" / "raw" / _FILES[train]).is_file()
+
+
+def _candidate_roots() -> list[Path]:
+    roots = []
+    if os.environ.get("MNIST_DIR"):
+        roots.append(Path(os.environ["MNIST_DIR"]).expanduser())
+    roots.append(DATA_DIR)
+    return roots
+
+
+HOW_TO = (
+    "MNIST is not available offline. Set MNIST_DIR to a folder holding MNIST/raw/*-ubyte "
+    "(the four official IDX files), or put them in data/MNIST/raw/, or run once with internet access. "
+    "Until then ae-lab uses its bundled sample of 1,000 real test digits."
+)
+
+
+@lru_cache(maxsize=2)
+def load_mnist(train: bool) -> Digits:
+    """The official split via torchvision, from MNIST_DIR, data/, or a download; raises DatasetUnavailable."""
+    from torchvision.datasets import MNIST
+
+    with _lock:
+        for root in _candidate_roots():
+            if _has_raw(root, train):
+                ds = MNIST(str(root), train=train, download=False)
+                return _digits(ds, f"MNIST {'train' if train else 'test'} ({root})")
+        if os.environ.get("AE_LAB_OFFLINE") != "1":
+            old = socket.getdefaulttimeout()
+            socket.setdefaulttimeout(10)  # fail fast when offline
+            try:
+                ds = MNIST(str(DATA_DIR), train=train, download=True)
+                return _digits(ds, f"MNIST {'train' if train else 'test'} (downloaded to {DATA_DIR})")
+            except Exception as e:  # noqa: BLE001 - any network failure means "offline"
+                raise DatasetUnavailable(f"{HOW_TO} (download failed: {type(e).__name__})") from e
+            finally:
+                socket.setdefaulttimeout(old)
+        raise DatasetUnavailable(HOW_TO)
+
+
+def _digits(ds, source: str) -> Digits:
+    images = ds.data.contiguous()  # (N, 28, 28) uint8, already in memory
+    return Digits(images, ds.targets.long(), source, full=True)
+
+
+@lru_cache(maxsize=1)
+def load_sample() -> Digits:
+    """The bundled sample: 100 real MNIST test digits per class."""
+    with np.load(SAMPLE_PATH) as z:
+        images, labels = torch.from_numpy(z["images"].copy()), torch.from_numpy(z["labels"].astype(np.int64))
+    return Digits(images, labels, "bundled sample (1,000 MNIST test digits)", full=False)
+
+
+def test_digits() -> Digits:
+    """The full 10k test set when available, otherwise the bundled sample."""
+    try:
+        return load_mnist(train=False)
+    except DatasetUnavailable:
+        return load_sample()
+
+
+def dataset_status() -> tuple[bool, str]:
+    """(full test set available?, message for the UI)."""
+    try:
+        d = load_mnist(train=False)
+        return True, f"Using the full test set: {d.source}"
+    except DatasetUnavailable as e:
+        return False, str(e)

@@ -1,0 +1,51 @@
+"""Per-image quality scores. SSIM is scikit-image's, with the standard 11x11 Gaussian window."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skimage.metrics import structural_similarity
+from torch.nn import functional as F
+
+METRICS = ("bce", "mse", "psnr", "ssim")
+HIGHER_IS_BETTER = {"bce": False, "mse": False, "psnr": True, "ssim": True}
+PSNR_CAP_DB = 100.0  # an exact copy has infinite PSNR; cap it so means stay finite
+
+
+def bce(clean: torch.Tensor, out: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean sigmoid cross-entropy per image: (N,). Uses logits when given, for precision."""
+    if logits is not None:
+        per_px = F.binary_cross_entropy_with_logits(logits, clean, reduction="none")
+    else:
+        per_px = F.binary_cross_entropy(out.clamp(0, 1), clean, reduction="none")  # log clamped at -100
+    return per_px.flatten(1).mean(1)
+
+
+def mse(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    return (clean - out).pow(2).flatten(1).mean(1)  # (N,)
+
+
+def psnr(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB per image with data range 1: (N,)."""
+    return 10 * torch.log10(1 / mse(clean, out).clamp_min(10 ** (-PSNR_CAP_DB / 10)))
+
+
+def ssim(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """scikit-image SSIM per image (Gaussian sigma 1.5, population covariance): (N,)."""
+    a = clean.reshape(-1, 28, 28).double().numpy()
+    b = out.reshape(-1, 28, 28).double().numpy()
+    vals = [
+        structural_similarity(x, y, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        for x, y in zip(a, b, strict=True)
+    ]
+    return torch.from_numpy(np.asarray(vals, dtype=np.float64))
+
+
+def per_image(clean: torch.Tensor, out: torch.Tensor, logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """All four scores for a batch of (N, 1, 28, 28) images in [0, 1]."""
+    clean, out = clean.float(), out.float()
+    return {"bce": bce(clean, out, logits), "mse": mse(clean, out), "psnr": psnr(clean, out), "ssim": ssim(clean, out)}
+
+
+def summarize(scores: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {k: float(v.double().mean()) for k, v in scores.items()}

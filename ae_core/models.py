@@ -1,0 +1,61 @@
+"""The tutorial's three autoencoders. Inputs are (N, 1, 28, 28) pixels in [0, 1]; outputs are logits."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class BasicAE(nn.Module):
+    """784-64-784 with a ReLU code: the tutorial's BasicAE."""
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(784, hidden)
+        self.decoder = nn.Linear(hidden, 784)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.encoder(x.flatten(1)))  # (N, hidden)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        return self.decoder(code).view(-1, 1, 28, 28)  # (N, 1, 28, 28) logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+class DenseDAE(BasicAE):
+    """784-32-784: the tutorial's EasyDAE, the same shape as BasicAE with a smaller code."""
+
+    def __init__(self) -> None:
+        super().__init__(hidden=32)
+
+
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel_size=3, padding=1)  # TensorFlow 'same'
+
+
+class ConvDAE(nn.Module):
+    """Conv 64-64-32 down to 4x4x32, then nearest-upsample + conv back to 28x28: the tutorial's ConvDAE."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc1, self.enc2, self.enc3 = _conv(1, 64), _conv(64, 64), _conv(64, 32)
+        self.dec1, self.dec2, self.dec3 = _conv(32, 32), _conv(32, 64), _conv(64, 64)
+        self.out = _conv(64, 1)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.enc1(x)), 2)  # (N, 64, 14, 14)
+        x = F.max_pool2d(F.relu(self.enc2(x)), 2)  # (N, 64, 7, 7)
+        # ceil_mode pads 7 -> 8 like TensorFlow's 'same' pooling.
+        return F.max_pool2d(F.relu(self.enc3(x)), 2, ceil_mode=True)  # (N, 32, 4, 4)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.dec1(F.interpolate(code, size=(7, 7), mode="nearest")))  # (N, 32, 7, 7)
+        x = F.relu(self.dec2(F.interpolate(x, size=(14, 14), mode="nearest")))  # (N, 64, 14, 14)
+        x = F.relu(self.dec3(F.interpolate(x, size=(28, 28), mode="nearest")))  # (N, 64, 28, 28)
+        return self.out(x)  # (N, 1, 28, 28) logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))

@@ -1,0 +1,125 @@
+"""Turn a drawing or an uploaded image into an MNIST-style digit, the way MNIST itself was made.
+
+Steps: grayscale (ink from alpha when the background is transparent), auto-invert dark-on-light, crop to the
+ink, scale the longer side to 20 px (anti-aliased), paste into 28x28 centred by centre of mass.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+MAX_SIDE = 4096
+INK_THRESHOLD = 0.1  # of the ink range: fainter pixels count as background when cropping
+
+
+class ImageRejected(ValueError):
+    """An upload that cannot be used; the message is meant for the user."""
+
+
+class EmptyImage(ValueError):
+    """There is no ink to turn into a digit."""
+
+
+@dataclass(frozen=True)
+class Steps:
+    raw: np.ndarray  # (H, W) float32 in [0, 1], light ink on dark, before cropping
+    cropped: np.ndarray  # (h, w) the ink's bounding box
+    scaled: np.ndarray  # (<=20, <=20) longer side 20 px
+    digit: np.ndarray  # (28, 28) float32 in [0, 1], MNIST-style
+    inverted: bool  # the input was dark ink on a light background
+
+
+def decode_upload(data: bytes) -> Image.Image:
+    """Decode untrusted bytes with Pillow, allowing only known raster formats and a pixel cap."""
+    if not data:
+        raise ImageRejected("The file is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageRejected(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)  # reads the header only
+            w, h = im.size
+            if w > MAX_SIDE or h > MAX_SIDE or w < 1 or h < 1:
+                raise ImageRejected(f"The image is {w}x{h} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}.")
+            im.seek(0)  # first frame of a GIF/WebP animation
+            im.load()
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(f"The image claims too many pixels (a decompression bomb?); the limit is {MAX_SIDE}x{MAX_SIDE}.") from None
+    except UnidentifiedImageError:
+        raise ImageRejected("This is not a PNG, JPEG, BMP, GIF or WebP image (whatever its name says).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageRejected(f"The image could not be decoded; it may be truncated or corrupt ({type(e).__name__}).") from None
+    return ImageOps.exif_transpose(im)
+
+
+def to_gray(im: Image.Image) -> np.ndarray:
+    """(H, W) float32 in [0, 1]. Transparent backgrounds: the ink is where alpha is."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(im, dtype=np.float32)
+        hi = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        return np.clip(a / hi, 0, 1)
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    if has_alpha:
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255
+        alpha = rgba[..., 3]
+        if alpha.min() < 0.98:  # a real transparent background: opacity marks the ink
+            return alpha
+        im = im.convert("RGBA").convert("RGB")
+    return np.asarray(im.convert("L"), dtype=np.float32) / 255
+
+
+def _border(a: np.ndarray) -> np.ndarray:
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
+def to_mnist(gray: np.ndarray) -> Steps:
+    """MNIST-style 28x28 digit from a grayscale image; raises EmptyImage if there is no ink."""
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim != 2 or gray.size == 0:
+        raise EmptyImage("The image has no pixels.")
+    bg = float(np.median(_border(gray)))
+    inverted = bg > 0.5
+    ink = (1 - gray) if inverted else gray.copy()
+    ink = np.clip(ink - (1 - bg if inverted else bg), 0, None)  # remove the paper's level
+    peak = float(ink.max())
+    if peak < 0.05:
+        raise EmptyImage("Draw a digit: the image has no ink.")
+    ink /= peak
+    ys, xs = np.nonzero(ink > INK_THRESHOLD)
+    cropped = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = cropped.shape
+    s = 20 / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    scaled = np.asarray(Image.fromarray(cropped).resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
+    scaled = np.clip(scaled, 0, 1)
+    digit = np.zeros((28, 28), np.float32)
+    sh, sw = scaled.shape
+    mass = scaled.sum()
+    cy = (scaled.sum(1) @ np.arange(sh)) / mass if mass > 0 else (sh - 1) / 2
+    cx = (scaled.sum(0) @ np.arange(sw)) / mass if mass > 0 else (sw - 1) / 2
+    # Put the centre of mass at the field's centre, keeping the box inside the 28x28 field.
+    top = int(np.clip(round(13.5 - cy), 0, 28 - sh))
+    left = int(np.clip(round(13.5 - cx), 0, 28 - sw))
+    digit[top : top + sh, left : left + sw] = scaled
+    return Steps(ink, cropped, scaled, digit, inverted)
+
+
+def from_upload(data: bytes) -> Steps:
+    return to_mnist(to_gray(decode_upload(data)))
+
+
+def from_canvas(rgba: np.ndarray | None) -> Steps:
+    """A drawable-canvas RGBA array (H, W, 4) uint8 -> MNIST digit; raises EmptyImage for a blank canvas."""
+    if rgba is None or rgba.size == 0:
+        raise EmptyImage("Draw a digit.")
+    return to_mnist(to_gray(Image.fromarray(np.asarray(rgba, dtype=np.uint8))))

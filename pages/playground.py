@@ -1,0 +1,176 @@
+import json
+import secrets
+
+import numpy as np
+import streamlit as st
+
+from ae_core import compare, preprocess, render
+from ae_core.baselines import BASELINES
+from ae_core.config import NOISE_TYPES
+from ae_core.noise import LABELS as NOISE_LABELS
+from ae_core.registry import MODELS
+from ui import params, state
+
+st.title("Playground")
+st.write(
+    "Draw, pick or upload a digit, add noise, and see what each autoencoder and each classical filter makes of "
+    "the same noisy image, scored against the clean digit."
+)
+
+digits = state.test_set()
+SOURCE_LABELS = {"mnist": "MNIST digit", "draw": "Draw", "upload": "Upload"}
+ss = st.session_state
+
+if "pg_source" not in ss:  # first run of this session: start from the URL
+    vals, ss.pg_notices = params.parse(dict(st.query_params), len(digits))
+    ss.pg_source, ss.pg_noise, ss.pg_factor, ss.pg_seed = vals["source"], vals["noise"], vals["factor"], vals["seed"]
+    ss.pg_class = int(digits.labels[vals["digit"]])
+    ss.pg_pos = state.position_in_class(digits, vals["digit"])
+    ss.pg_canvas = 0
+for notice in ss.pop("pg_notices", []):
+    st.toast(notice, icon="⚠️")
+
+models, origin, errors = state.active_models()
+for msg in errors.values():
+    st.error(msg)
+
+with st.sidebar:
+    st.subheader("Show")
+    shown = st.multiselect("Models", list(MODELS), default=list(MODELS), format_func=lambda k: MODELS[k].name, key="pg_models")
+    shown_baselines = st.multiselect(
+        "Classical baselines", list(BASELINES), default=["median", "nl_means"],
+        format_func=lambda k: BASELINES[k].name, key="pg_baselines",
+    )
+    with st.expander("Weights in use"):
+        for key in MODELS:
+            st.markdown(f"**{MODELS[key].name}**: {origin.get(key, 'not available')}")
+    with st.expander("What the models are", expanded=False):
+        for s in MODELS.values():
+            st.markdown(f"**{s.name}**: {s.description}")
+        for b in BASELINES.values():
+            st.markdown(f"**{b.name}**: {b.description}")
+
+
+def new_noise() -> None:
+    ss.pg_seed = secrets.randbelow(100_000)
+
+
+def random_digit() -> None:
+    ss.pg_pos = secrets.randbelow(len(state.class_indices(digits)[ss.pg_class]))
+
+
+def clear_canvas() -> None:
+    ss.pg_canvas += 1
+
+
+def show_steps(steps: preprocess.Steps) -> None:
+    with st.expander("Preprocessing steps (MNIST-style)"):
+        cols = st.columns(4)
+        for col, (title, img) in zip(
+            cols, (("raw", steps.raw), ("cropped", steps.cropped), ("20 px", steps.scaled), ("28×28", steps.digit)), strict=True
+        ):
+            scale = max(1, min(6, 120 // max(img.shape)))
+            col.image(render.gray_png(img, scale), caption=title)
+        if steps.inverted:
+            st.caption("Dark ink on a light background was inverted.")
+
+
+def get_input(source: str) -> tuple[np.ndarray | None, str, str | None]:
+    """(clean 28x28 digit or None, description, message when there is nothing to run)."""
+    if source == "mnist":
+        c1, c2, c3 = st.columns([1, 1.4, 0.8], vertical_alignment="bottom")
+        c1.selectbox("Class", range(10), key="pg_class")
+        idx = state.class_indices(digits)[ss.pg_class]
+        ss.pg_pos = min(ss.pg_pos, len(idx) - 1)
+        c2.number_input(f"Which one (0-{len(idx) - 1})", 0, len(idx) - 1, key="pg_pos")
+        c3.button("Random digit", on_click=random_digit, width="stretch")
+        i = int(idx[ss.pg_pos])
+        st.session_state.pg_digit = i
+        st.caption(f"Test digit #{i}, label **{int(digits.labels[i])}**, from the {digits.source}.")
+        return digits.images[i].float().numpy() / 255, f"MNIST test #{i}", None
+    if source == "draw":
+        from streamlit_drawable_canvas import st_canvas  # only importable inside the Streamlit runtime
+
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        width = c1.slider("Stroke width", 5, 40, 20, key="pg_stroke")
+        c2.button("Clear", on_click=clear_canvas, width="stretch")
+        result = st_canvas(
+            stroke_width=width, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
+            drawing_mode="freedraw", return_image_data=True, key=f"canvas-{ss.pg_canvas}",
+        )
+        try:
+            steps = preprocess.from_canvas(result.image_data)
+        except preprocess.EmptyImage:
+            return None, "drawing", "✏️ Draw a digit on the black canvas."
+        show_steps(steps)
+        return steps.digit, "your drawing", None
+    up = st.file_uploader("PNG, JPEG, BMP, GIF or WebP, up to 5 MB", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="pg_upload")
+    if up is None:
+        return None, "upload", "⬆️ Upload an image of a digit."
+    try:
+        steps = preprocess.from_upload(up.getvalue())
+    except (preprocess.ImageRejected, preprocess.EmptyImage) as e:
+        st.error(f"**{up.name}**: {e}")
+        return None, "upload", None
+    show_steps(steps)
+    return steps.digit, up.name, None
+
+
+def score_line(p: compare.Panel, best: dict[str, str | None]) -> str:
+    parts = []
+    for metric, fmt, unit in (("psnr", "{:.2f}", " dB"), ("ssim", "{:.3f}", "")):
+        v = getattr(p, metric)
+        text = f"{metric.upper()} {fmt.format(v)}{unit}"
+        parts.append(f":green[**★ {text}**]" if best.get(metric) == p.key else text)
+    return "  \n".join(parts)
+
+
+@st.fragment
+def lab() -> None:
+    top = st.columns([1.15, 1], gap="large")
+    with top[0]:
+        source = st.radio("Input", params.SOURCES, format_func=SOURCE_LABELS.get, horizontal=True, key="pg_source")
+        clean, what, hint = get_input(source)
+    with top[1]:
+        st.selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="pg_noise")
+        st.slider("Noise factor", 0.0, 1.0, step=0.05, key="pg_factor")
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        c1.number_input("Noise seed", 0, params.MAX_SEED, step=1, key="pg_seed")
+        c2.button("New noise", on_click=new_noise, width="stretch")
+        show_res = st.toggle("Show what each model removed", key="pg_residual")
+        feed_clean = st.toggle("Feed the clean digit (plain reconstruction)", key="pg_feed_clean")
+
+    st.query_params.from_dict(
+        {"source": source, "noise": ss.pg_noise, "factor": f"{ss.pg_factor:g}", "seed": str(ss.pg_seed)}
+        | ({"digit": str(ss.pg_digit)} if source == "mnist" else {})
+    )
+    if clean is None:
+        if hint:
+            st.info(hint)
+        return
+    run_models = {k: models[k] for k in ss.pg_models if k in models}
+    cmp = compare.compare(clean, ss.pg_noise, ss.pg_factor, ss.pg_seed, run_models, ss.pg_baselines, feed_clean)
+    best = {m: cmp.best(m) for m in ("psnr", "ssim")}
+    cols = st.columns(len(cmp.panels))
+    for col, p in zip(cols, cmp.panels, strict=True):
+        with col:
+            st.markdown(f"**{p.name}**")
+            st.image(render.gray_png(p.image), width="stretch")
+            if p.psnr is not None:
+                st.markdown(score_line(p, best))
+            if show_res and p.residual is not None:
+                st.image(render.residual_png(p.residual), width="stretch", caption="removed (red) / added (blue)")
+    st.caption(
+        f"Input: {what}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
+        "PSNR and SSIM are against the clean digit, best in green."
+    )
+    meta = cmp.to_json() | {"input": what}
+    d1, d2, _ = st.columns([1, 1, 3])
+    d1.download_button(
+        "Download row (PNG)", render.labelled_row([p.image for p in cmp.panels], [p.name for p in cmp.panels]),
+        "ae-lab-comparison.png", "image/png", on_click="ignore",
+    )
+    d2.download_button("Download scores (JSON)", json.dumps(meta, indent=2), "ae-lab-scores.json", "application/json", on_click="ignore")
+
+
+lab()

@@ -1,0 +1,67 @@
+"""Streamlit glue shared by every page: cached data and models, and which weights this session uses."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ae_core import data, store
+from ae_core.registry import MODELS
+
+
+@st.cache_resource(show_spinner=False)
+def test_set() -> data.Digits:
+    """The full MNIST test set when available, else the bundled sample; shared read-only by all sessions."""
+    return data.test_digits()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _load(key: str, sha: str, directory: str) -> tuple[dict, object]:
+    # Keyed by the sidecar's sha256, so a new default save is picked up and an unchanged one is never reloaded.
+    return store.load_model(key, store.Path(directory))
+
+
+def default_models() -> tuple[dict, dict[str, str]]:
+    """({key: (sidecar, model)} for the saved default weights, {key: error message} for any that failed)."""
+    ok, errors = {}, {}
+    for key in MODELS:
+        try:
+            sidecar = store.read_sidecar(key, store.WEIGHTS_DIR)
+            if sidecar is None:
+                errors[key] = f"No weights for {MODELS[key].name} in weights/. Train them with `make weights`."
+                continue
+            ok[key] = _load(key, sidecar["sha256"], str(store.WEIGHTS_DIR))
+        except store.WeightsError as e:
+            errors[key] = f"{MODELS[key].name}: the saved weights were refused ({e})"
+    return ok, errors
+
+
+def active_models() -> tuple[dict, dict[str, str], dict[str, str]]:
+    """({key: model}, {key: where the weights come from}, errors) for this session."""
+    loaded, errors = default_models()
+    models = {k: m for k, (_, m) in loaded.items()}
+    origin = {k: "saved default" for k in loaded}
+    runs = st.session_state.get("active_runs", {})
+    for key, run in runs.items():
+        if run is not None and run.get("model") is not None:
+            models[key], origin[key] = run["model"], f"run {run['label']}"
+    return models, origin, errors
+
+
+def sidecar_of(key: str) -> dict | None:
+    loaded, _ = default_models()
+    return loaded[key][0] if key in loaded else None
+
+
+@st.cache_resource(show_spinner=False)
+def _class_indices(source: str, n: int) -> list:
+    d = test_set()
+    return [d.labels.eq(c).nonzero().flatten().tolist() for c in range(10)]
+
+
+def class_indices(digits: data.Digits) -> list[list[int]]:
+    """Test-set indices of each class 0-9."""
+    return _class_indices(digits.source, len(digits))
+
+
+def position_in_class(digits: data.Digits, index: int) -> int:
+    return class_indices(digits)[int(digits.labels[index])].index(index)
