@@ -148,7 +148,7 @@ def save(
 
     expect_sha: refuse (WeightsError) if the current file is no longer the one the caller started from.
     """
-    name = safe_name(name or model_key)
+    name = safe_name(model_key if name is None else name)
     directory = Path(directory)
     blob, sidecar = to_bytes(model_key, model, {**(meta or {}), "name": name})
     with save_lock(directory, lock_timeout):

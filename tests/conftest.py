@@ -1,0 +1,33 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("AE_LAB_OFFLINE", "1")  # never try a download from the test suite
+os.environ.setdefault("MNIST_DIR", str(ROOT.parent / "shared" / "mnist"))
+
+
+def has_full_mnist() -> bool:
+    return (Path(os.environ["MNIST_DIR"]) / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file()
+
+
+needs_mnist = pytest.mark.skipif(
+    not has_full_mnist() and os.environ.get("CI") != "true", reason="full MNIST not found (set MNIST_DIR)"
+)
+
+
+@pytest.fixture(scope="session")
+def sample():
+    from ae_core.data import load_sample
+
+    return load_sample()
+
+
+@pytest.fixture
+def weights_copy(tmp_path):
+    """A private copy of the shipped weights folder."""
+    dst = tmp_path / "weights"
+    shutil.copytree(ROOT / "weights", dst, ignore=shutil.ignore_patterns(".save.lock", ".tmp-*"))
+    return dst

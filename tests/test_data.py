@@ -1,0 +1,46 @@
+import numpy as np
+import torch
+
+from ae_core import data
+from tests.conftest import needs_mnist
+
+
+def test_bundled_sample_is_real_balanced_and_small(sample):
+    assert data.SAMPLE_PATH.stat().st_size < 500 * 1024
+    assert sample.images.shape == (1000, 28, 28) and sample.images.dtype == torch.uint8
+    assert torch.bincount(sample.labels, minlength=10).tolist() == [100] * 10
+    assert not sample.full
+
+
+@needs_mnist
+def test_sample_digits_are_the_official_test_digits(sample):
+    test = data.load_mnist(train=False)
+    with np.load(data.SAMPLE_PATH) as z:
+        idx = torch.from_numpy(z["test_index"].astype(np.int64))
+    assert torch.equal(test.images[idx], sample.images)
+    assert torch.equal(test.labels[idx], sample.labels)
+
+
+@needs_mnist
+def test_full_mnist_loads_as_uint8_tensors():
+    train, test = data.load_mnist(train=True), data.load_mnist(train=False)
+    assert train.images.shape == (60000, 28, 28) and test.images.shape == (10000, 28, 28)
+    assert train.images.dtype == torch.uint8 and train.full
+    assert data.load_mnist(train=True) is train  # loaded once
+    b = test.batch(torch.tensor([0, 1]))
+    assert b.shape == (2, 1, 28, 28) and b.dtype == torch.float32 and 0 <= b.min() and b.max() <= 1
+    assert test.labels[:3].tolist() == [7, 2, 1]
+
+
+def test_offline_without_dataset_falls_back_to_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    monkeypatch.setenv("AE_LAB_OFFLINE", "1")
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "nothing")
+    data.load_mnist.cache_clear()
+    try:
+        digits = data.test_digits()
+        ok, msg = data.dataset_status()
+        assert not digits.full and len(digits) == 1000
+        assert not ok and "MNIST_DIR" in msg and "bundled sample" in msg
+    finally:
+        data.load_mnist.cache_clear()
