@@ -70,7 +70,7 @@ def show_steps(steps: preprocess.Steps) -> None:
             cols, (("raw", steps.raw), ("cropped", steps.cropped), ("20 px", steps.scaled), ("28×28", steps.digit)), strict=True
         ):
             scale = max(1, min(6, 120 // max(img.shape)))
-            col.image(render.gray_png(img, scale), caption=title)
+            col.image(render.gray_png(img, scale), caption=title, output_format="PNG")
         if steps.inverted:
             st.caption("Dark ink on a light background was inverted.")
 
@@ -155,11 +155,11 @@ def lab() -> None:
     for col, p in zip(cols, cmp.panels, strict=True):
         with col:
             st.markdown(f"**{p.name}**")
-            st.image(render.gray_png(p.image), width="stretch")
+            st.image(render.gray_png(p.image), width="stretch", output_format="PNG")
             if p.psnr is not None:
                 st.markdown(score_line(p, best))
             if show_res and p.residual is not None:
-                st.image(render.residual_png(p.residual), width="stretch", caption="removed (red) / added (blue)")
+                st.image(render.residual_png(p.residual), width="stretch", caption="removed (red) / added (blue)", output_format="PNG")
     st.caption(
         f"Input: {what}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
         "PSNR and SSIM are against the clean digit, best in green."

@@ -1,0 +1,137 @@
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests import images
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def start(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def scores(at) -> list[str]:
+    return [m.value for m in at.markdown if "PSNR" in m.value and "dB" in m.value]
+
+
+def image_urls(at) -> list[str]:
+    return [i.proto.imgs[0].url for i in at.get("image")]
+
+
+def test_playground_shows_every_model_and_baseline():
+    at = start()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Playground"
+    assert at.radio(key="pg_source").value == "mnist"
+    assert at.selectbox(key="pg_noise").value == "gaussian"
+    assert at.slider(key="pg_factor").value == 0.5
+    assert at.number_input(key="pg_seed").value == 0
+    assert {t.label for t in at.toggle} >= {"Show what each model removed", "Feed the clean digit (plain reconstruction)"}
+    heads = [m.value for m in at.markdown]
+    for name in ("**Clean**", "**Noisy**", "**Basic AE**", "**Dense DAE**", "**Conv DAE**", "**Median 3×3**", "**Non-local means**"):
+        assert name in heads
+    assert len(scores(at)) == 6  # noisy + 3 models + 2 baselines
+    assert sum("★" in s for s in scores(at)) >= 1
+    assert len(image_urls(at)) == 7
+
+
+def test_noise_factor_changes_outputs_and_url():
+    at = start()
+    before, urls = scores(at), image_urls(at)
+    at.slider(key="pg_factor").set_value(0.2).run()
+    after = scores(at)
+    assert after != before and image_urls(at)[1:] != urls[1:]
+    assert image_urls(at)[0] == urls[0]  # the clean digit did not change
+    psnr_noisy = lambda s: float(s[0].split("PSNR ")[1].split(" dB")[0].strip("*"))  # noqa: E731
+    assert psnr_noisy(after) > psnr_noisy(before)  # less noise, higher PSNR
+    assert at.query_params["factor"] in ("0.2", ["0.2"])
+
+
+def test_mnist_picker_and_random():
+    at = start()
+    at.selectbox(key="pg_class").set_value(3).run()
+    cap = [c.value for c in at.caption if c.value.startswith("Test digit")][0]
+    assert "label **3**" in cap
+    at.button[0].click().run()  # Random digit
+    cap2 = [c.value for c in at.caption if c.value.startswith("Test digit")][0]
+    assert "label **3**" in cap2
+
+
+def test_url_state_is_read_and_bad_values_are_clamped():
+    at = start(factor="7", seed="-3", noise="banana", digit="999999")
+    assert not at.exception
+    assert at.slider(key="pg_factor").value == 1.0
+    assert at.number_input(key="pg_seed").value == 0
+    assert at.selectbox(key="pg_noise").value == "gaussian"
+    toasts = " ".join(t.value for t in at.toast)
+    assert "clamped" in toasts and "banana" in toasts
+    at2 = start(factor="0.3", noise="masking", seed="42", digit="1")
+    assert at2.slider(key="pg_factor").value == 0.3 and at2.selectbox(key="pg_noise").value == "masking"
+    assert at2.number_input(key="pg_seed").value == 42
+    assert at2.selectbox(key="pg_class").value == 2  # test digit #1 is a 2
+
+
+def test_feed_clean_and_residuals():
+    at = start()
+    at.toggle(key="pg_feed_clean").set_value(True).run()
+    heads = [m.value for m in at.markdown]
+    assert "**Clean input**" in heads
+    first = scores(at)[0]
+    assert "100.00 dB" in first  # the input is the clean digit itself
+    n = len(image_urls(at))
+    at.toggle(key="pg_residual").set_value(True).run()
+    assert len(image_urls(at)) == n + 5  # one residual under each output
+
+
+@pytest.mark.parametrize("name,data,message", [
+    ("pdf.png", images.HOSTILE["pdf.png"], "not a PNG, JPEG"),
+    ("empty.png", b"", "empty"),
+    ("bomb.png", images.bomb_png(), "limit is 4096x4096"),
+    ("cut.png", images.png(images.seven(400))[:500], "truncated or corrupt"),
+])
+def test_upload_errors_show_messages(name, data, message):
+    at = start()
+    at.radio(key="pg_source").set_value("upload").run()
+    at.file_uploader[0].upload(name, data, "image/png").run()
+    assert not at.exception
+    assert any(message in e.value and name in e.value for e in at.error)
+    assert not scores(at)
+
+
+def test_good_upload_runs_all_models():
+    at = start()
+    at.radio(key="pg_source").set_value("upload").run()
+    at.file_uploader[0].upload("seven.jpg", images.encode(images.seven(ink=0, bg=255).convert("RGB"), "JPEG"), "image/jpeg").run()
+    assert not at.exception and not at.error
+    assert len(scores(at)) == 6
+    assert any("inverted" in c.value for c in at.caption)
+
+
+def test_draw_mode_without_ink_asks_for_a_digit():
+    at = start()
+    at.radio(key="pg_source").set_value("draw").run()
+    assert not at.exception
+    assert any("Draw a digit" in i.value for i in at.info)
+    assert not scores(at)
+
+
+def test_sidebar_selection_limits_outputs():
+    at = start()
+    at.multiselect(key="pg_models").set_value(["conv_dae"]).run()
+    at.multiselect(key="pg_baselines").set_value([]).run()
+    heads = [m.value for m in at.markdown]
+    assert "**Conv DAE**" in heads and "**Basic AE**" not in heads
+    assert len(scores(at)) == 2
+
+
+def test_scores_json_download_matches_page():
+    at = start()
+    btn = [d for d in at.get("download_button") if "JSON" in d.proto.label][0]
+    assert btn.proto.label == "Download scores (JSON)"
+    assert json.loads  # the JSON content itself is checked through ae_core.compare in test_compare
