@@ -39,7 +39,9 @@ class Comparison:
     def to_json(self) -> dict:
         return {
             "settings": self.settings,
-            "scores": {p.key: {"name": p.name, "psnr": p.psnr, "ssim": p.ssim} for p in self.panels if p.psnr is not None},
+            "scores": {
+                p.key: {"name": p.name, "psnr": p.psnr, "ssim": p.ssim} for p in self.panels if p.psnr is not None
+            },
             "best": {"psnr": self.best("psnr"), "ssim": self.best("ssim")},
         }
 
@@ -73,11 +75,19 @@ def compare(
     scores = metrics.per_image(ref.expand_as(stack), stack)
     panels = [
         Panel("clean", "Clean", "input", clean),
-        Panel("input", "Clean input" if feed_clean else "Noisy", "input", model_input,
-              float(scores["psnr"][0]), float(scores["ssim"][0])),
+        Panel(
+            "input",
+            "Clean input" if feed_clean else "Noisy",
+            "input",
+            model_input,
+            float(scores["psnr"][0]),
+            float(scores["ssim"][0]),
+        ),
     ]
     for i, (key, name, kind, out) in enumerate(outs, start=1):
         img = out[0, 0].numpy()
-        panels.append(Panel(key, name, kind, img, float(scores["psnr"][i]), float(scores["ssim"][i]), model_input - img))
+        panels.append(
+            Panel(key, name, kind, img, float(scores["psnr"][i]), float(scores["ssim"][i]), model_input - img)
+        )
     settings = {"noise_type": noise_type, "factor": float(factor), "seed": int(seed), "feed_clean": bool(feed_clean)}
     return Comparison(clean, model_input, panels, settings)

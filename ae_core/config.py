@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 NOISE_TYPES = ("gaussian", "salt_pepper", "masking")
@@ -30,7 +31,7 @@ class TrainConfig:
         problems = []
         if not 1 <= self.epochs <= 500:
             problems.append("epochs must be between 1 and 500")
-        if not (self.lr == self.lr) or not 0 < self.lr <= 10:  # NaN check without math import
+        if not math.isfinite(self.lr) or not 0 < self.lr <= 10:
             problems.append("lr must be a number in (0, 10]")
         if not 1 <= self.batch_size <= 8192:
             problems.append("batch_size must be between 1 and 8192")

@@ -39,7 +39,11 @@ class Evaluation:
             "dataset": self.dataset,
             "models": {k: s[k] for k in s if k in MODELS},
             "noisy_input": s["noisy_input"],
-            **({"baselines": {k: v for k, v in s.items() if k not in MODELS and k != "noisy_input"}} if len(s) > len(MODELS) + 1 else {}),
+            **(
+                {"baselines": {k: v for k, v in s.items() if k not in MODELS and k != "noisy_input"}}
+                if len(s) > len(MODELS) + 1
+                else {}
+            ),
         }
 
 

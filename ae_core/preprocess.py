@@ -54,11 +54,15 @@ def decode_upload(data: bytes) -> Image.Image:
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected(f"The image claims too many pixels (a decompression bomb?); the limit is {MAX_SIDE}x{MAX_SIDE}.") from None
+        raise ImageRejected(
+            f"The image claims too many pixels (a decompression bomb?); the limit is {MAX_SIDE}x{MAX_SIDE}."
+        ) from None
     except UnidentifiedImageError:
         raise ImageRejected("This is not a PNG, JPEG, BMP, GIF or WebP image (whatever its name says).") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageRejected(f"The image could not be decoded; it may be truncated or corrupt ({type(e).__name__}).") from None
+        raise ImageRejected(
+            f"The image could not be decoded; it may be truncated or corrupt ({type(e).__name__})."
+        ) from None
     return ImageOps.exif_transpose(im)
 
 

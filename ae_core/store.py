@@ -233,7 +233,9 @@ def from_bytes(blob: bytes, sidecar: dict | bytes, expect_key: str | None = None
     expected = model.state_dict()
     if set(tensors) != set(expected):
         missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-        raise WeightsError(f"Tensor names do not match {MODELS[key].name}: missing {missing[:4]}, unexpected {extra[:4]}.")
+        raise WeightsError(
+            f"Tensor names do not match {MODELS[key].name}: missing {missing[:4]}, unexpected {extra[:4]}."
+        )
     for k, ref in expected.items():
         t = tensors[k]
         if t.shape != ref.shape or t.dtype != ref.dtype:

@@ -158,7 +158,9 @@ def train(
             loss_sum, n_sum, seen = loss_sum + lv * len(clean), n_sum + len(clean), seen + len(clean)
             if on_progress is not None and ((b + 1) % progress_every == 0 or b + 1 == batches):
                 rate = seen / max(time.perf_counter() - t_run, 1e-9)
-                on_progress(Progress(epoch, cfg.epochs, b + 1, batches, loss_sum / n_sum, rate, (total_images - seen) / rate))
+                on_progress(
+                    Progress(epoch, cfg.epochs, b + 1, batches, loss_sum / n_sum, rate, (total_images - seen) / rate)
+                )
         else:
             model.eval()
             val = _val_loss(model, va_images, noisy_val, device, stop) if len(va_images) else None
@@ -213,8 +215,12 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m ae_core.train", description="Train one of ae-lab's autoencoders.")
     p.add_argument("--model", required=True, choices=list(MODELS))
-    p.add_argument("--recipe", choices=["tutorial", "ae-lab"], default="tutorial",
-                   help="tutorial: the article's recipe; ae-lab: the one-cycle recipe of the shipped weights")
+    p.add_argument(
+        "--recipe",
+        choices=["tutorial", "ae-lab"],
+        default="tutorial",
+        help="tutorial: the article's recipe; ae-lab: the one-cycle recipe of the shipped weights",
+    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--batch-size", type=int)
@@ -243,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_epoch(st: EpochStats, _model) -> None:
         bar.update(1)
-        bar.write(f"epoch {st.epoch}: train {st.train_loss:.4f}" + (f" val {st.val_loss:.4f}" if st.val_loss else "")
-                  + f" ({st.seconds:.1f}s, {st.images_per_s:.0f} img/s)")
+        bar.write(
+            f"epoch {st.epoch}: train {st.train_loss:.4f}"
+            + (f" val {st.val_loss:.4f}" if st.val_loss else "")
+            + f" ({st.seconds:.1f}s, {st.images_per_s:.0f} img/s)"
+        )
 
     try:
         result = train(a.model, cfg, on_progress=on_progress, on_epoch=on_epoch)
@@ -257,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     meta = run_meta(result, a.recipe)
     meta["test_metrics"] = {"noise": ev.to_json()["noise"], "n": ev.n, **ev.summary()[a.model]}
     sidecar = store.save(a.model, result.model, meta, a.out, a.name)
-    print(f"saved {a.out / sidecar['tensor_file']}; test at {cfg.noise_type} {cfg.noise_factor}: "
-          f"PSNR {meta['test_metrics']['psnr']:.2f} dB, SSIM {meta['test_metrics']['ssim']:.3f}")
+    print(
+        f"saved {a.out / sidecar['tensor_file']}; test at {cfg.noise_type} {cfg.noise_factor}: "
+        f"PSNR {meta['test_metrics']['psnr']:.2f} dB, SSIM {meta['test_metrics']['ssim']:.3f}"
+    )
     return 0
 
 

@@ -9,7 +9,7 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import params, state
+from ui import panels, params, state
 
 st.title("Playground")
 st.write(
@@ -36,10 +36,15 @@ for msg in errors.values():
 
 with st.sidebar:
     st.subheader("Show")
-    shown = st.multiselect("Models", list(MODELS), default=list(MODELS), format_func=lambda k: MODELS[k].name, key="pg_models")
+    shown = st.multiselect(
+        "Models", list(MODELS), default=list(MODELS), format_func=lambda k: MODELS[k].name, key="pg_models"
+    )
     shown_baselines = st.multiselect(
-        "Classical baselines", list(BASELINES), default=["median", "nl_means"],
-        format_func=lambda k: BASELINES[k].name, key="pg_baselines",
+        "Classical baselines",
+        list(BASELINES),
+        default=["median", "nl_means"],
+        format_func=lambda k: BASELINES[k].name,
+        key="pg_baselines",
     )
     with st.expander("Weights in use"):
         for key in MODELS:
@@ -63,11 +68,13 @@ def clear_canvas() -> None:
     ss.pg_canvas += 1
 
 
-def show_steps(steps: preprocess.Steps) -> None:
-    with st.expander("Preprocessing steps (MNIST-style)"):
+def show_steps(steps: preprocess.Steps, where) -> None:
+    with where.expander("Preprocessing steps (MNIST-style)", expanded=True):
         cols = st.columns(4)
         for col, (title, img) in zip(
-            cols, (("raw", steps.raw), ("cropped", steps.cropped), ("20 px", steps.scaled), ("28×28", steps.digit)), strict=True
+            cols,
+            (("raw", steps.raw), ("cropped", steps.cropped), ("20 px", steps.scaled), ("28×28", steps.digit)),
+            strict=True,
         ):
             scale = max(1, min(6, 120 // max(img.shape)))
             col.image(render.gray_png(img, scale), caption=title, output_format="PNG")
@@ -75,7 +82,7 @@ def show_steps(steps: preprocess.Steps) -> None:
             st.caption("Dark ink on a light background was inverted.")
 
 
-def get_input(source: str) -> tuple[np.ndarray | None, str, str | None]:
+def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
     """(clean 28x28 digit or None, description, message when there is nothing to run)."""
     if source == "mnist":
         c1, c2, c3 = st.columns([1, 1.4, 0.8], vertical_alignment="bottom")
@@ -87,6 +94,12 @@ def get_input(source: str) -> tuple[np.ndarray | None, str, str | None]:
         i = int(idx[ss.pg_pos])
         st.session_state.pg_digit = i
         st.caption(f"Test digit #{i}, label **{int(digits.labels[i])}**, from the {digits.source}.")
+        info.image(
+            render.gray_png(digits.images[i].numpy() / 255, 1),
+            width=140,
+            output_format="PNG",
+            caption="the clean digit",
+        )
         return digits.images[i].float().numpy() / 255, f"MNIST test #{i}", None
     if source == "draw":
         from streamlit_drawable_canvas import st_canvas  # only importable inside the Streamlit runtime
@@ -95,16 +108,24 @@ def get_input(source: str) -> tuple[np.ndarray | None, str, str | None]:
         width = c1.slider("Stroke width", 5, 40, 20, key="pg_stroke")
         c2.button("Clear", on_click=clear_canvas, width="stretch")
         result = st_canvas(
-            stroke_width=width, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
-            drawing_mode="freedraw", return_image_data=True, key=f"canvas-{ss.pg_canvas}",
+            stroke_width=width,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=280,
+            width=280,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key=f"canvas-{ss.pg_canvas}",
         )
         try:
             steps = preprocess.from_canvas(result.image_data)
         except preprocess.EmptyImage:
             return None, "drawing", "✏️ Draw a digit on the black canvas."
-        show_steps(steps)
+        show_steps(steps, info)
         return steps.digit, "your drawing", None
-    up = st.file_uploader("PNG, JPEG, BMP, GIF or WebP, up to 5 MB", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="pg_upload")
+    up = st.file_uploader(
+        "PNG, JPEG, BMP, GIF or WebP, up to 5 MB", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="pg_upload"
+    )
     if up is None:
         return None, "upload", "⬆️ Upload an image of a digit."
     try:
@@ -112,33 +133,29 @@ def get_input(source: str) -> tuple[np.ndarray | None, str, str | None]:
     except (preprocess.ImageRejected, preprocess.EmptyImage) as e:
         st.error(f"**{up.name}**: {e}")
         return None, "upload", None
-    show_steps(steps)
+    show_steps(steps, info)
     return steps.digit, up.name, None
 
 
-def score_line(p: compare.Panel, best: dict[str, str | None]) -> str:
-    parts = []
-    for metric, fmt, unit in (("psnr", "{:.2f}", " dB"), ("ssim", "{:.3f}", "")):
-        v = getattr(p, metric)
-        text = f"{metric.upper()} {fmt.format(v)}{unit}"
-        parts.append(f":green[**★ {text}**]" if best.get(metric) == p.key else text)
-    return "  \n".join(parts)
+source_col, info_col = st.columns([1.15, 1], gap="large")
+with source_col:
+    source = st.radio("Input", params.SOURCES, format_func=SOURCE_LABELS.get, horizontal=True, key="pg_source")
+    clean, what, hint = get_input(source, info_col)
 
 
 @st.fragment
-def lab() -> None:
-    top = st.columns([1.15, 1], gap="large")
-    with top[0]:
-        source = st.radio("Input", params.SOURCES, format_func=SOURCE_LABELS.get, horizontal=True, key="pg_source")
-        clean, what, hint = get_input(source)
-    with top[1]:
-        st.selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="pg_noise")
-        st.slider("Noise factor", 0.0, 1.0, step=0.05, key="pg_factor")
-        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        c1.number_input("Noise seed", 0, params.MAX_SEED, step=1, key="pg_seed")
-        c2.button("New noise", on_click=new_noise, width="stretch")
-        show_res = st.toggle("Show what each model removed", key="pg_residual")
-        feed_clean = st.toggle("Feed the clean digit (plain reconstruction)", key="pg_feed_clean")
+def noise_and_outputs(clean, what: str, hint: str | None) -> None:
+    """Only this part reruns when the noise controls move."""
+    c = st.columns([1, 1.6, 0.8, 0.6, 1.2], vertical_alignment="bottom")
+    c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="pg_noise")
+    c[1].slider("Noise factor", 0.0, 1.0, step=0.05, key="pg_factor")
+    c[2].number_input("Noise seed", 0, params.MAX_SEED, step=1, key="pg_seed")
+    c[3].button("New noise", on_click=new_noise, width="stretch")
+    with c[4]:
+        show_res = st.toggle("Show residuals", key="pg_residual", help="What each model removed (red) or added (blue).")
+        feed_clean = st.toggle(
+            "Feed the clean digit", key="pg_feed_clean", help="Plain reconstruction: the tutorial's first experiment."
+        )
 
     st.query_params.from_dict(
         {"source": source, "noise": ss.pg_noise, "factor": f"{ss.pg_factor:g}", "seed": str(ss.pg_seed)}
@@ -150,27 +167,28 @@ def lab() -> None:
         return
     run_models = {k: models[k] for k in ss.pg_models if k in models}
     cmp = compare.compare(clean, ss.pg_noise, ss.pg_factor, ss.pg_seed, run_models, ss.pg_baselines, feed_clean)
-    best = {m: cmp.best(m) for m in ("psnr", "ssim")}
-    cols = st.columns(len(cmp.panels))
-    for col, p in zip(cols, cmp.panels, strict=True):
-        with col:
-            st.markdown(f"**{p.name}**")
-            st.image(render.gray_png(p.image), width="stretch", output_format="PNG")
-            if p.psnr is not None:
-                st.markdown(score_line(p, best))
-            if show_res and p.residual is not None:
-                st.image(render.residual_png(p.residual), width="stretch", caption="removed (red) / added (blue)", output_format="PNG")
+    st.html(panels.row_html(cmp, show_res))
     st.caption(
         f"Input: {what}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
-        "PSNR and SSIM are against the clean digit, best in green."
+        "PSNR and SSIM are against the clean digit, best in green★. Residuals: red = removed, blue = added."
     )
     meta = cmp.to_json() | {"input": what}
     d1, d2, _ = st.columns([1, 1, 3])
+    # Callables defer the work until someone actually downloads.
     d1.download_button(
-        "Download row (PNG)", render.labelled_row([p.image for p in cmp.panels], [p.name for p in cmp.panels]),
-        "ae-lab-comparison.png", "image/png", on_click="ignore",
+        "Download row (PNG)",
+        lambda: render.labelled_row([p.image for p in cmp.panels], [p.name for p in cmp.panels]),
+        "ae-lab-comparison.png",
+        "image/png",
+        on_click="ignore",
     )
-    d2.download_button("Download scores (JSON)", json.dumps(meta, indent=2), "ae-lab-scores.json", "application/json", on_click="ignore")
+    d2.download_button(
+        "Download scores (JSON)",
+        lambda: json.dumps(meta, indent=2),
+        "ae-lab-scores.json",
+        "application/json",
+        on_click="ignore",
+    )
 
 
-lab()
+noise_and_outputs(clean, what, hint)

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -16,12 +17,26 @@ def start(**query) -> AppTest:
     return at.run()
 
 
+def row(at) -> str:
+    """The output row's HTML ('' when no model ran)."""
+    return next((h.proto.body for h in at.get("html") if "ae-row" in h.proto.body), "")
+
+
+def panel_names(at) -> list[str]:
+    return re.findall(r'<div class="ae-name" title="([^"]+)"', row(at))
+
+
 def scores(at) -> list[str]:
-    return [m.value for m in at.markdown if "PSNR" in m.value and "dB" in m.value]
+    """'PSNR x dB / SSIM y' per scored panel."""
+    return re.findall(r'<div class="ae-score">(.*?)</div>', row(at))
+
+
+def psnr_of(score: str) -> float:
+    return float(re.search(r"PSNR ([\d.]+) dB", score).group(1))
 
 
 def image_urls(at) -> list[str]:
-    return [i.proto.imgs[0].url for i in at.get("image")]
+    return re.findall(r'src="(data:image/png;base64,[^"]+)"', row(at))
 
 
 def test_playground_shows_every_model_and_baseline():
@@ -32,10 +47,8 @@ def test_playground_shows_every_model_and_baseline():
     assert at.selectbox(key="pg_noise").value == "gaussian"
     assert at.slider(key="pg_factor").value == 0.5
     assert at.number_input(key="pg_seed").value == 0
-    assert {t.label for t in at.toggle} >= {"Show what each model removed", "Feed the clean digit (plain reconstruction)"}
-    heads = [m.value for m in at.markdown]
-    for name in ("**Clean**", "**Noisy**", "**Basic AE**", "**Dense DAE**", "**Conv DAE**", "**Median 3×3**", "**Non-local means**"):
-        assert name in heads
+    assert {t.label for t in at.toggle} >= {"Show residuals", "Feed the clean digit"}
+    assert panel_names(at) == ["Clean", "Noisy", "Basic AE", "Dense DAE", "Conv DAE", "Median 3×3", "Non-local means"]
     assert len(scores(at)) == 6  # noisy + 3 models + 2 baselines
     assert sum("★" in s for s in scores(at)) >= 1
     assert len(image_urls(at)) == 7
@@ -48,8 +61,7 @@ def test_noise_factor_changes_outputs_and_url():
     after = scores(at)
     assert after != before and image_urls(at)[1:] != urls[1:]
     assert image_urls(at)[0] == urls[0]  # the clean digit did not change
-    psnr_noisy = lambda s: float(s[0].split("PSNR ")[1].split(" dB")[0].strip("*"))  # noqa: E731
-    assert psnr_noisy(after) > psnr_noisy(before)  # less noise, higher PSNR
+    assert psnr_of(after[0]) > psnr_of(before[0])  # less noise, higher PSNR
     assert at.query_params["factor"] in ("0.2", ["0.2"])
 
 
@@ -80,21 +92,22 @@ def test_url_state_is_read_and_bad_values_are_clamped():
 def test_feed_clean_and_residuals():
     at = start()
     at.toggle(key="pg_feed_clean").set_value(True).run()
-    heads = [m.value for m in at.markdown]
-    assert "**Clean input**" in heads
-    first = scores(at)[0]
-    assert "100.00 dB" in first  # the input is the clean digit itself
+    assert panel_names(at)[1] == "Clean input"
+    assert psnr_of(scores(at)[0]) == 100.0  # the input is the clean digit itself (PSNR capped)
     n = len(image_urls(at))
     at.toggle(key="pg_residual").set_value(True).run()
     assert len(image_urls(at)) == n + 5  # one residual under each output
 
 
-@pytest.mark.parametrize("name,data,message", [
-    ("pdf.png", images.HOSTILE["pdf.png"], "not a PNG, JPEG"),
-    ("empty.png", b"", "empty"),
-    ("bomb.png", images.bomb_png(), "limit is 4096x4096"),
-    ("cut.png", images.png(images.seven(400))[:500], "truncated or corrupt"),
-])
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("pdf.png", images.HOSTILE["pdf.png"], "not a PNG, JPEG"),
+        ("empty.png", b"", "empty"),
+        ("bomb.png", images.bomb_png(), "limit is 4096x4096"),
+        ("cut.png", images.png(images.seven(400))[:500], "truncated or corrupt"),
+    ],
+)
 def test_upload_errors_show_messages(name, data, message):
     at = start()
     at.radio(key="pg_source").set_value("upload").run()
@@ -107,7 +120,9 @@ def test_upload_errors_show_messages(name, data, message):
 def test_good_upload_runs_all_models():
     at = start()
     at.radio(key="pg_source").set_value("upload").run()
-    at.file_uploader[0].upload("seven.jpg", images.encode(images.seven(ink=0, bg=255).convert("RGB"), "JPEG"), "image/jpeg").run()
+    at.file_uploader[0].upload(
+        "seven.jpg", images.encode(images.seven(ink=0, bg=255).convert("RGB"), "JPEG"), "image/jpeg"
+    ).run()
     assert not at.exception and not at.error
     assert len(scores(at)) == 6
     assert any("inverted" in c.value for c in at.caption)
@@ -125,8 +140,7 @@ def test_sidebar_selection_limits_outputs():
     at = start()
     at.multiselect(key="pg_models").set_value(["conv_dae"]).run()
     at.multiselect(key="pg_baselines").set_value([]).run()
-    heads = [m.value for m in at.markdown]
-    assert "**Conv DAE**" in heads and "**Basic AE**" not in heads
+    assert panel_names(at) == ["Clean", "Noisy", "Conv DAE"]
     assert len(scores(at)) == 2
 
 

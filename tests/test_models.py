@@ -44,9 +44,21 @@ def test_build_is_seeded_and_leaves_global_rng_alone():
 
 
 def test_registry_recipes_are_the_tutorials():
-    assert (spec("basic_ae").recipe.lr, spec("basic_ae").recipe.epochs, spec("basic_ae").recipe.noise_factor) == (0.01, 20, 0.0)
-    assert (spec("dense_dae").recipe.lr, spec("dense_dae").recipe.epochs, spec("dense_dae").recipe.noise_factor) == (0.001, 30, 0.5)
-    assert (spec("conv_dae").recipe.lr, spec("conv_dae").recipe.epochs, spec("conv_dae").recipe.noise_factor) == (0.001, 10, 0.5)
+    assert (spec("basic_ae").recipe.lr, spec("basic_ae").recipe.epochs, spec("basic_ae").recipe.noise_factor) == (
+        0.01,
+        20,
+        0.0,
+    )
+    assert (spec("dense_dae").recipe.lr, spec("dense_dae").recipe.epochs, spec("dense_dae").recipe.noise_factor) == (
+        0.001,
+        30,
+        0.5,
+    )
+    assert (spec("conv_dae").recipe.lr, spec("conv_dae").recipe.epochs, spec("conv_dae").recipe.noise_factor) == (
+        0.001,
+        10,
+        0.5,
+    )
     assert all(s.recipe.batch_size == 128 and s.recipe.schedule == "constant" for s in MODELS.values())
     with pytest.raises(KeyError, match="unknown model"):
         spec("vae")

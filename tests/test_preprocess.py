@@ -48,8 +48,14 @@ def test_canvas_rgba_uses_the_ink():
     np.testing.assert_allclose(a.digit, b.digit, atol=0.02)
 
 
-@pytest.mark.parametrize("rgba", [None, np.zeros((280, 280, 4), np.uint8),
-                                  np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)])])
+@pytest.mark.parametrize(
+    "rgba",
+    [
+        None,
+        np.zeros((280, 280, 4), np.uint8),
+        np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),
+    ],
+)
 def test_empty_canvas_says_draw_a_digit(rgba):
     with pytest.raises(preprocess.EmptyImage, match="Draw a digit"):
         preprocess.from_canvas(rgba)
@@ -60,9 +66,16 @@ REFERENCE = preprocess.from_upload(images.png(images.seven())).digit
 
 @pytest.mark.parametrize(
     "make",
-    [images.gray16, images.palette_transparent, images.rgba_transparent, images.cmyk_jpeg,
-     lambda im: images.encode(im, "BMP"), lambda im: images.encode(im, "GIF"), lambda im: images.encode(im, "WEBP", lossless=True),
-     lambda im: images.encode(im.convert("RGB"), "JPEG", quality=95)],
+    [
+        images.gray16,
+        images.palette_transparent,
+        images.rgba_transparent,
+        images.cmyk_jpeg,
+        lambda im: images.encode(im, "BMP"),
+        lambda im: images.encode(im, "GIF"),
+        lambda im: images.encode(im, "WEBP", lossless=True),
+        lambda im: images.encode(im.convert("RGB"), "JPEG", quality=95),
+    ],
     ids=["16-bit", "palette+transparency", "rgba-transparent", "cmyk-jpeg", "bmp", "gif", "webp", "jpeg"],
 )
 def test_odd_modes_convert_like_the_reference(make):

@@ -136,8 +136,22 @@ def test_sidecar_that_lies_about_its_hash(tmp_path):
         store.load_model("dense_dae", tmp_path)
 
 
-@pytest.mark.parametrize("name", ["../x", "../../etc/passwd", "/abs/path", "\\\\host\\share\\x", "a/b", "", ".hidden",
-                                  "x" * 65, "dense_dae.prev", "C:\\x", "ok\x00"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x",
+        "../../etc/passwd",
+        "/abs/path",
+        "\\\\host\\share\\x",
+        "a/b",
+        "",
+        ".hidden",
+        "x" * 65,
+        "dense_dae.prev",
+        "C:\\x",
+        "ok\x00",
+    ],
+)
 def test_names_cannot_escape_the_weights_folder(tmp_path, name):
     with pytest.raises(store.WeightsError, match="not a valid weights name"):
         store.save("dense_dae", build("dense_dae"), {}, tmp_path, name=name)
@@ -201,12 +215,16 @@ CRASHER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("kind,point", [("write", 1), ("write", 2), ("write", 3), ("replace", 1), ("replace", 2), ("replace", 3)])
+@pytest.mark.parametrize(
+    "kind,point", [("write", 1), ("write", 2), ("write", 3), ("replace", 1), ("replace", 2), ("replace", 3)]
+)
 def test_crash_mid_save_leaves_old_weights_loadable(tmp_path, kind, point):
     old, _ = saved(tmp_path, seed=1)
     script = tmp_path / "crash.py"
     script.write_text(CRASHER.format(root=ROOT))
-    proc = subprocess.run([sys.executable, str(script), str(point), kind, str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(point), kind, str(tmp_path)], capture_output=True, text=True
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     _, loaded = store.load_model("dense_dae", tmp_path)
     assert_same(loaded, old)  # the commit point was never reached

@@ -48,8 +48,15 @@ def test_stop_flag_is_honoured_at_the_next_batch_and_keeps_last_epoch(sample):
         if p.epoch == 2 and p.batch == 3:
             stop.set()
 
-    res = train("conv_dae", SMALL.replace(epochs=5, train_size=640, val_split=0.0), data=sample,
-                on_progress=on_progress, on_epoch=on_epoch, stop=stop, progress_every=1)
+    res = train(
+        "conv_dae",
+        SMALL.replace(epochs=5, train_size=640, val_split=0.0),
+        data=sample,
+        on_progress=on_progress,
+        on_epoch=on_epoch,
+        stop=stop,
+        progress_every=1,
+    )
     assert res.stopped and res.epochs_done == 1
     assert after_stop == []  # no batch ran after the flag was seen
     for k, v in res.model.state_dict().items():
@@ -76,12 +83,25 @@ def test_nan_loss_stops_with_a_clear_message(sample, monkeypatch):
         return loss * float("nan") if calls["n"] == 3 else loss
 
     monkeypatch.setattr(engine, "bce", flaky_bce)
-    with pytest.raises(TrainingDiverged, match=r"nan at epoch 1, batch 3.*learning rate \(0.003\) is probably too high"):
+    with pytest.raises(
+        TrainingDiverged, match=r"nan at epoch 1, batch 3.*learning rate \(0.003\) is probably too high"
+    ):
         train("basic_ae", SMALL, data=sample)
 
 
-@pytest.mark.parametrize("bad", [dict(epochs=0), dict(lr=float("nan")), dict(lr=-1), dict(noise_type="x"),
-                                 dict(noise_factor=2), dict(train_size=1), dict(batch_size=0), dict(device="tpu")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(epochs=0),
+        dict(lr=float("nan")),
+        dict(lr=-1),
+        dict(noise_type="x"),
+        dict(noise_factor=2),
+        dict(train_size=1),
+        dict(batch_size=0),
+        dict(device="tpu"),
+    ],
+)
 def test_bad_config_is_refused(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)

@@ -34,12 +34,18 @@ def parse(query: dict[str, str], n_digits: int) -> tuple[dict, list[str]]:
             out["noise"] = query["noise"]
         else:
             notices.append(f"Unknown noise type {query['noise'][:20]!r}; using Gaussian.")
-    for name, kind, lo, hi in (("digit", int, 0, n_digits - 1), ("factor", float, 0.0, 1.0), ("seed", int, 0, MAX_SEED)):
+    for name, kind, lo, hi in (
+        ("digit", int, 0, n_digits - 1),
+        ("factor", float, 0.0, 1.0),
+        ("seed", int, 0, MAX_SEED),
+    ):
         if name not in query:
             continue
         v = _num(query[name], kind)
         if v is None:
-            notices.append(f"{name}={query[name][:20]!r} is not a valid {'whole ' if kind is int else ''}number; using {DEFAULTS[name]}.")
+            notices.append(
+                f"{name}={query[name][:20]!r} is not a valid {'whole ' if kind is int else ''}number; using {DEFAULTS[name]}."
+            )
             continue
         clamped = min(max(v, lo), hi)
         if clamped != v:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
-from ae_core import data, store
+# One torch thread per job: single-digit inference gains nothing from more, and several sessions and training jobs
+# share the cores. Set AE_LAB_THREADS to override.
+os.environ.setdefault("AE_LAB_THREADS", "1")
+
+from ae_core import data, store  # noqa: E402
+from ae_core.device import configure_threads  # noqa: E402
 from ae_core.registry import MODELS
+
+configure_threads()
 
 
 @st.cache_resource(show_spinner=False)

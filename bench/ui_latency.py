@@ -1,0 +1,76 @@
+"""Median time from a noise-slider key press until every output image has changed, in headless Chromium.
+
+Measures the playground and, in the same run, a floor app (one slider, five numpy images), and prints both and
+their ratio. Usage: python bench/ui_latency.py [--n 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests import browser  # noqa: E402
+
+CHANGED = """([before, n, sel]) => {
+  const imgs = [...document.querySelectorAll(sel)].slice(-n);
+  return imgs.length === n && imgs.every((e, i) => e.getAttribute('src') !== before[i] && e.complete && e.naturalWidth > 0);
+}"""
+
+
+def measure(url: str, n_outputs: int, n: int, heading: str, sel: str) -> list[float]:
+    with sync_playwright() as p:
+        b = browser.launch(p)
+        page = b.new_page(viewport={"width": 1500, "height": 1200})
+        page.goto(url)
+        page.get_by_role("heading", name=heading).wait_for(timeout=90_000)
+        page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length >= n", arg=[sel, n_outputs], timeout=90_000
+        )
+        browser.wait_idle(page)
+        slider = page.get_by_role("slider", name="Noise factor")
+        times = []
+        for i in range(n + 3):  # the first presses warm caches
+            before = page.eval_on_selector_all(sel, "els => els.map(e => e.getAttribute('src'))")[-n_outputs:]
+            slider.focus()
+            t0 = time.perf_counter()
+            page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+            page.wait_for_function(CHANGED, arg=[before, n_outputs, sel], timeout=30_000, polling="raf")
+            if i >= 3:
+                times.append(time.perf_counter() - t0)
+            browser.wait_idle(page)
+        b.close()
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=25)
+    a = ap.parse_args()
+    root = Path(__file__).resolve().parent.parent
+    with browser.streamlit_server(root / "bench" / "floor_app.py") as url:
+        floor = measure(url, 5, a.n, "Floor", "[data-testid='stMain'] [data-testid='stImage'] img")
+    with browser.streamlit_server(root / "app.py") as url:
+        ours = measure(url, 6, a.n, "Playground", browser.OUTPUT_IMGS)  # noisy, 3 models, 2 baselines
+    res = {
+        "playground_median_ms": round(statistics.median(ours) * 1000, 1),
+        "floor_median_ms": round(statistics.median(floor) * 1000, 1),
+        "ratio": round(statistics.median(ours) / statistics.median(floor), 2),
+        "playground_p90_ms": round(sorted(ours)[int(0.9 * len(ours))] * 1000, 1),
+        "floor_p90_ms": round(sorted(floor)[int(0.9 * len(floor))] * 1000, 1),
+        "n": a.n,
+        "target_ratio": 1.5,
+    }
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The playground's output row as one HTML block: inline PNGs need no extra requests, so the row updates at once."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+from ae_core import render
+from ae_core.compare import Comparison, Panel
+
+CSS = """
+<style>
+.ae-row {display: grid; gap: 0.9rem; align-items: start;}
+.ae-panel {text-align: center; font-size: 0.92rem;}
+.ae-panel img {width: 100%; image-rendering: pixelated; border-radius: 4px; display: block;}
+.ae-panel .ae-name {font-weight: 600; margin-bottom: 0.35rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
+.ae-panel .ae-score {margin-top: 0.3rem; line-height: 1.35; font-variant-numeric: tabular-nums;}
+.ae-panel .ae-best {color: #3dd56d; font-weight: 700;}
+.ae-panel .ae-res {margin-top: 0.4rem;}
+.ae-kind-baseline .ae-name {font-style: italic;}
+</style>
+"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _score(p: Panel, best: dict[str, str | None]) -> str:
+    out = []
+    for metric, text in (("psnr", f"PSNR {p.psnr:.2f} dB"), ("ssim", f"SSIM {p.ssim:.3f}")):
+        out.append(f'<span class="ae-best">★ {text}</span>' if best.get(metric) == p.key else text)
+    return "<br>".join(out)
+
+
+def row_html(cmp: Comparison, show_residuals: bool, extra: dict[str, str] | None = None) -> str:
+    """One grid row: name, image, scores (best highlighted) and optionally the residual, for every panel."""
+    best = {m: cmp.best(m) for m in ("psnr", "ssim")}
+    cells = []
+    for p in cmp.panels:
+        parts = [
+            f'<div class="ae-name" title="{html.escape(p.name)}">{html.escape(p.name)}</div>',
+            _img(render.gray_png(p.image, 1), p.name),
+        ]
+        if p.psnr is not None:
+            parts.append(f'<div class="ae-score">{_score(p, best)}</div>')
+        if extra and p.key in extra:
+            parts.append(f'<div class="ae-score">{extra[p.key]}</div>')
+        if show_residuals and p.residual is not None:
+            parts.append(f'<div class="ae-res">{_img(render.residual_png(p.residual, 1), p.name + " residual")}</div>')
+        cells.append(f'<div class="ae-panel ae-kind-{p.kind}" data-key="{p.key}">{"".join(parts)}</div>')
+    cols = f"grid-template-columns: repeat({len(cells)}, minmax(0, 1fr));"
+    return f'{CSS}<div class="ae-row" style="{cols}">{"".join(cells)}</div>'
