@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="ae-lab", page_icon="✏️", layout="wide")
-# 28x28 images are sent as they are and upscaled by the browser without blurring.
-st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
+from ui import frame
 
+frame.setup()
 pages = [
     st.Page("pages/playground.py", title="Playground", icon="✏️", default=True),
+    st.Page("pages/train.py", title="Train", icon="🏋️"),
 ]
 st.navigation(pages).run()

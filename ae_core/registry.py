@@ -44,7 +44,7 @@ MODELS: dict[str, ModelSpec] = {
             "code keeps only the gist of a digit, so outputs are clean but blurry.",
             TrainConfig(epochs=30, lr=0.001, noise_factor=0.5),
             50_992,
-            TrainConfig(epochs=60, lr=5e-3, noise_factor=0.5, schedule="onecycle", val_split=0.0),
+            TrainConfig(epochs=120, lr=2e-3, noise_factor=0.5, schedule="onecycle", val_split=0.0),
         ),
         ModelSpec(
             "conv_dae",

@@ -275,3 +275,30 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def measure_rate(key: str, cfg: TrainConfig, batches: int = 3) -> float:
+    """Training images/s for this model and config on this machine, from a few batches of random data."""
+    device = resolve(cfg.device)
+    fmt = torch.channels_last if _channels_last(key, device) else torch.contiguous_format
+    model = build(key).to(device, memory_format=fmt)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.rand((cfg.batch_size, 1, 28, 28), generator=torch.Generator().manual_seed(0)).to(
+        device, memory_format=fmt
+    )
+    t0 = 0.0
+    for i in range(batches + 1):
+        if i == 1:
+            t0 = time.perf_counter()  # the first batch warms up kernels and allocations
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            loss = bce(model(x).float(), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return batches * cfg.batch_size / (time.perf_counter() - t0)
+
+
+def estimate_seconds(cfg: TrainConfig, images_per_s: float) -> float:
+    """Rough wall time of a run: its training images over the measured rate, plus validation."""
+    n_train = cfg.train_size * (1 - cfg.val_split)
+    return cfg.epochs * (n_train / images_per_s + cfg.train_size * cfg.val_split / (3 * images_per_s))

@@ -9,8 +9,9 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import panels, params, state
+from ui import frame, panels, params, state
 
+frame.setup()
 st.title("Playground")
 st.write(
     "Draw, pick or upload a digit, add noise, and see what each autoencoder and each classical filter makes of "
@@ -192,3 +193,5 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
 
 
 noise_and_outputs(clean, what, hint)
+
+frame.finish()

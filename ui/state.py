@@ -74,3 +74,25 @@ def class_indices(digits: data.Digits) -> list[list[int]]:
 
 def position_in_class(digits: data.Digits, index: int) -> int:
     return class_indices(digits)[int(digits.labels[index])].index(index)
+
+
+def uploaded_run(blob: bytes, sidecar: bytes, filename: str):
+    """Validate uploaded weights through the store and add them to this session's runs."""
+    from ae_core.jobs import Job
+    from ae_core.train import TrainResult
+
+    meta, model = store.from_bytes(blob, sidecar)
+    key = meta["model_key"]
+    runs = st.session_state.setdefault("uploaded_runs", {})
+    run_id = f"upload{len(runs) + 1}"
+    from ae_core.config import TrainConfig
+
+    try:
+        cfg = TrainConfig.from_dict(meta.get("config") or {})
+    except (TypeError, ValueError):
+        cfg = MODELS[key].recipe
+    job = Job(run_id, key, cfg, owner="upload", label=f"upload {filename[:40]}", state="done")
+    job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", "")))
+    job.test_metrics = meta.get("test_metrics")
+    runs[run_id] = job
+    return job

@@ -1,0 +1,233 @@
+"""Background training jobs: threads that run the engine, a server-wide cap, a queue, stop, and orphan clean-up.
+
+No Streamlit here: the app keeps one JobManager in st.cache_resource and polls it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import noise
+from .config import TrainConfig
+from .data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digits, to_float
+from .evaluate import evaluate
+from .infer import run
+from .registry import MODELS
+from .train import EpochStats, Progress, TrainResult, TrainingDiverged, run_meta, split, train
+
+STATES = ("queued", "running", "done", "stopped", "failed")
+PREVIEW_N = 8  # validation digits shown noisy -> output after each epoch
+
+
+class JobRefused(RuntimeError):
+    """The server is at its cap; the message says so."""
+
+
+@dataclass
+class Job:
+    id: str
+    key: str
+    config: TrainConfig
+    owner: str  # the browser session that started it
+    label: str
+    base_sha: str | None = None  # the default weights' sha256 when the job began: saves over a newer file are refused
+    state: str = "queued"
+    progress: Progress | None = None
+    loss_trace: list[float] = field(default_factory=list)  # running loss at each progress report
+    history: list[EpochStats] = field(default_factory=list)
+    preview_noisy: np.ndarray | None = None  # (8, 28, 28)
+    preview_out: np.ndarray | None = None  # (8, 28, 28), refreshed after each epoch
+    result: TrainResult | None = None
+    test_metrics: dict | None = None
+    error: str | None = None
+    note: str = ""  # e.g. trained on the bundled sample
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
+
+    @property
+    def model(self):
+        r = self.result
+        return r.model if r is not None and not (r.stopped and r.epochs_done == 0) else None
+
+    def meta(self) -> dict:
+        m = run_meta(self.result, "in-app") if self.result else {}
+        return m | {"label": self.label, "test_metrics": self.test_metrics, "note": self.note}
+
+
+class JobManager:
+    def __init__(
+        self,
+        max_running: int = 2,
+        max_queued: int = 4,
+        orphan_timeout: float = 60.0,
+        data: Digits | None = None,
+        keep_finished: int = 20,
+    ) -> None:
+        self.max_running, self.max_queued, self.orphan_timeout = max_running, max_queued, orphan_timeout
+        self.keep_finished = keep_finished
+        self._data = data  # tests pass a small set; the app uses MNIST's 60k training images
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._seen: dict[str, float] = {}  # owner -> last heartbeat
+        self._ids = itertools.count(1)
+
+    # --- what pages call -------------------------------------------------------------------------------------------
+    def submit(
+        self, key: str, cfg: TrainConfig | dict, owner: str, label: str = "", base_sha: str | None = None
+    ) -> Job:
+        """Queue a run. Invalid settings give a job that ends at once as failed, with the reason as its error."""
+        if key not in MODELS:
+            raise ValueError(f"unknown model {key!r}")
+        error = None
+        if isinstance(cfg, dict):
+            try:
+                cfg = TrainConfig.from_dict(cfg)
+            except (TypeError, ValueError) as e:
+                cfg, error = MODELS[key].recipe, f"Invalid settings: {e}"
+        with self._lock:
+            self._seen[owner] = time.monotonic()
+            running = sum(j.state == "running" for j in self._jobs.values())
+            queued = sum(j.state == "queued" for j in self._jobs.values())
+            if running >= self.max_running and queued >= self.max_queued:
+                raise JobRefused(
+                    f"The server is busy: {running} training jobs are running and {queued} are waiting. "
+                    "Try again when one finishes."
+                )
+            n = next(self._ids)
+            job = Job(f"job{n}", key, cfg, owner, label or f"#{n} {MODELS[key].name}", base_sha)
+            self._jobs[job.id] = job
+            if error:
+                self._finish(job, "failed", error)
+            self._prune()
+            self._schedule()
+            return job
+
+    def stop(self, job_id: str, owner: str | None = None) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or (owner is not None and job.owner != owner):
+                return
+            job.stop_event.set()
+            if job.state == "queued":
+                self._finish(job, "stopped")
+
+    def heartbeat(self, owner: str) -> None:
+        with self._lock:
+            self._seen[owner] = time.monotonic()
+
+    def get(self, job_id: str, owner: str | None = None) -> Job | None:
+        job = self._jobs.get(job_id)
+        return job if job is not None and (owner is None or job.owner == owner) else None
+
+    def jobs_for(self, owner: str) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.owner == owner]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {s: sum(j.state == s for j in self._jobs.values()) for s in STATES}
+
+    def wait(self, job_id: str, timeout: float = 60) -> Job:
+        t = self._threads.get(job_id)
+        if t is not None:
+            t.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self._jobs[job_id].active and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self._jobs[job_id]
+
+    def live_threads(self) -> int:
+        return sum(t.is_alive() for t in self._threads.values())
+
+    # --- internals (called with the lock held unless noted) -----------------------------------------------------------
+    def _orphaned(self, owner: str) -> bool:
+        return time.monotonic() - self._seen.get(owner, 0) > self.orphan_timeout
+
+    def _schedule(self) -> None:
+        for job in sorted((j for j in self._jobs.values() if j.state == "queued"), key=lambda j: j.created):
+            if self._orphaned(job.owner):
+                self._finish(job, "stopped", "Stopped: the browser session that queued it went away.")
+                continue
+            if sum(j.state == "running" for j in self._jobs.values()) >= self.max_running:
+                break
+            job.state, job.started = "running", time.time()
+            t = threading.Thread(target=self._run, args=(job,), name=f"ae-lab-{job.id}", daemon=True)
+            self._threads[job.id] = t
+            t.start()
+
+    def _finish(self, job: Job, state: str, error: str | None = None) -> None:
+        job.state, job.finished = state, time.time()
+        if error:
+            job.error = error
+        self._threads.pop(job.id, None)
+
+    def _prune(self) -> None:
+        done = sorted((j for j in self._jobs.values() if not j.active), key=lambda j: j.finished or 0)
+        for j in done[: max(0, len(done) - self.keep_finished)]:
+            del self._jobs[j.id]
+
+    def _training_data(self, job: Job) -> Digits:
+        if self._data is not None:
+            return self._data
+        try:
+            return load_mnist(train=True)
+        except DatasetUnavailable:
+            job.note = "MNIST's training set is not available offline, so this run trained on the bundled sample of 1,000 test digits."
+            return load_sample()
+
+    def _run(self, job: Job) -> None:  # in the job's own thread; touches only its own Job
+        try:
+            data = self._training_data(job)
+            _, va = split(len(data), job.config)
+            idx = va[:PREVIEW_N] if len(va) >= PREVIEW_N else torch.arange(PREVIEW_N)
+            clean = to_float(data.images[idx])
+            noisy = noise.apply(job.config.noise_type, clean, job.config.noise_factor, 99)
+            job.preview_noisy = noisy[:, 0].numpy()
+
+            def on_progress(p: Progress) -> None:
+                job.progress = p
+                job.loss_trace = [*job.loss_trace[-499:], p.loss]
+                if self._orphaned(job.owner):
+                    job.note = "Stopped: its browser session went away."
+                    job.stop_event.set()
+
+            def on_epoch(stats: EpochStats, model) -> None:
+                job.history = [*job.history, stats]
+                dev = next(model.parameters()).device
+                job.preview_out = run(model, noisy.to(dev))[0][:, 0].float().cpu().numpy()
+
+            res = train(job.key, job.config, data=data, on_progress=on_progress, on_epoch=on_epoch, stop=job.stop_event)
+            job.result = res
+            if res.epochs_done:
+                ev = evaluate(
+                    {job.key: res.model},
+                    job.config.noise_type,
+                    job.config.noise_factor,
+                    seed=0,
+                    digits=test_digits() if self._data is None else self._data,
+                )
+                job.test_metrics = {"noise": ev.to_json()["noise"], "n": ev.n, **ev.summary()[job.key]}
+            with self._lock:
+                self._finish(job, "stopped" if res.stopped else "done")
+        except (TrainingDiverged, ValueError, DatasetUnavailable) as e:
+            with self._lock:
+                self._finish(job, "failed", str(e))
+        except Exception as e:  # noqa: BLE001 - a job must never take the server down; the page shows the message
+            with self._lock:
+                self._finish(job, "failed", f"Training failed unexpectedly: {type(e).__name__}: {e}")
+        finally:
+            with self._lock:
+                self._schedule()

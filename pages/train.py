@@ -1,0 +1,227 @@
+import pandas as pd
+import streamlit as st
+
+from ae_core import device, render, store
+from ae_core.config import NOISE_TYPES
+from ae_core.jobs import Job, JobRefused
+from ae_core.noise import LABELS as NOISE_LABELS
+from ae_core.registry import MODELS
+from ui import frame, jobs, state
+
+frame.setup()
+st.title("Train")
+st.write(
+    "Retrain any of the three autoencoders with your own settings and watch it learn: live loss curves, "
+    "validation digits after every epoch, and a history of this session's runs to compare, activate and save."
+)
+
+ss = st.session_state
+keys = st.multiselect(
+    "Models", list(MODELS), default=["conv_dae"], format_func=lambda k: MODELS[k].name, key="tr_models"
+)
+base = MODELS[keys[0] if keys else "conv_dae"].recipe
+if len(keys) > 1:
+    st.caption(f"Defaults come from {MODELS[keys[0]].name}'s tutorial recipe and apply to every selected model.")
+
+with st.form("train_form"):
+    c = st.columns(4)
+    epochs = c[0].number_input("Epochs", 1, 500, base.epochs)
+    lr = c[1].number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.5f", step=1e-4)
+    batch = c[2].select_slider("Batch size", [16, 32, 64, 128, 256, 512, 1024], base.batch_size)
+    dev = c[3].selectbox("Device", device.available())
+    c = st.columns(4)
+    ntype = c[0].selectbox("Noise type", NOISE_TYPES, NOISE_TYPES.index(base.noise_type), format_func=NOISE_LABELS.get)
+    factor = c[1].slider("Noise factor", 0.0, 1.0, base.noise_factor, 0.05)
+    size = c[2].number_input("Training images", 256, 60_000, 10_000, step=1000)
+    seed = c[3].number_input("Seed", 0, 2**31 - 1, 0)
+    c = st.columns(4)
+    val = c[0].slider("Validation split", 0.0, 0.3, 0.1, 0.05)
+    schedule = c[1].selectbox(
+        "LR schedule", ["constant", "onecycle", "cosine"], help="The tutorial uses a constant rate."
+    )
+    submitted = st.form_submit_button("Start training", type="primary", disabled=not keys)
+
+if submitted:
+    for key in keys:
+        cfg = {
+            "epochs": epochs,
+            "lr": lr,
+            "batch_size": batch,
+            "device": dev,
+            "noise_type": ntype,
+            "noise_factor": factor,
+            "train_size": size,
+            "seed": seed,
+            "val_split": val,
+            "schedule": schedule,
+        }
+        try:
+            job = jobs.start(key, cfg)
+            if job.state != "failed":
+                st.toast(f"Started {job.label}: {jobs.estimate_text(key, job.config)}.")
+        except JobRefused as e:
+            st.error(str(e))
+
+
+def loss_frame(job: Job) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"train loss": [h.train_loss for h in job.history], "validation loss": [h.val_loss for h in job.history]},
+        index=pd.Index([h.epoch for h in job.history], name="epoch"),
+    )
+
+
+def live(job: Job) -> None:
+    st.markdown(f"**{job.label}** · {job.state}")
+    p = job.progress
+    if job.state == "running" and p is not None:
+        frac = ((p.epoch - 1) + p.batch / p.batches) / p.epochs
+        st.progress(
+            min(frac, 1.0),
+            text=f"epoch {p.epoch}/{p.epochs}, batch {p.batch}/{p.batches} · "
+            f"{p.images_per_s:,.0f} images/s · ETA {jobs.fmt_seconds(p.eta_s)} · loss {p.loss:.4f}",
+        )
+    left, right = st.columns([1, 1])
+    with left:
+        if job.history:
+            st.line_chart(loss_frame(job), height=220, x_label="epoch", y_label="BCE")
+        elif job.loss_trace:
+            st.line_chart(pd.DataFrame({"running train loss": job.loss_trace}), height=220)
+    with right:
+        if job.preview_out is not None:
+            strip = render.grid(list(job.preview_noisy) + list(job.preview_out), nrow=8, scale=1)
+            st.image(
+                strip,
+                width="stretch",
+                output_format="PNG",
+                caption=f"8 validation digits: noisy (top) → output after epoch {len(job.history)} (bottom)",
+            )
+    if job.active:
+        st.button("Stop", key=f"tr-stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
+    if job.error:
+        st.error(job.error)
+    if job.note:
+        st.caption(job.note)
+
+
+def live_runs() -> None:
+    active = [j for j in jobs.my_runs() if j.active]
+    if active:
+        jobs.manager().heartbeat(jobs.owner())
+    for job in active:
+        with st.container(border=True):
+            live(job)
+    if not active and ss.get("tr_was_active"):
+        ss.tr_was_active = False
+        st.rerun(scope="app")  # refresh the history below
+    ss.tr_was_active = bool(active)
+
+
+runs = jobs.my_runs()
+st.fragment(live_runs, run_every=1.0 if any(j.active for j in runs) else None)()
+
+st.subheader("Run history")
+if not runs:
+    st.caption("No runs yet in this session. Start one above or from the sidebar's Retrain panel.")
+else:
+    rows = []
+    for j in runs:
+        h = j.history[-1] if j.history else None
+        tm = j.test_metrics or {}
+        rows.append(
+            {
+                "run": j.label,
+                "model": MODELS[j.key].name,
+                "state": j.state,
+                "epochs": f"{len(j.history)}/{j.config.epochs}",
+                "lr": j.config.lr,
+                "batch": j.config.batch_size,
+                "noise": f"{NOISE_LABELS[j.config.noise_type]} {j.config.noise_factor:g}",
+                "images": j.config.train_size,
+                "seed": j.config.seed,
+                "val loss": None if h is None else h.val_loss,
+                "test PSNR": tm.get("psnr"),
+                "test SSIM": tm.get("ssim"),
+                "time (s)": None if h is None else round(sum(x.seconds for x in j.history), 1),
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "test PSNR": st.column_config.NumberColumn(format="%.2f dB"),
+            "test SSIM": st.column_config.NumberColumn(format="%.3f"),
+            "val loss": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
+    finished = [j for j in runs if j.model is not None]
+    if finished:
+        by_id = {j.id: j for j in finished}
+        pick = st.selectbox(
+            "Run", list(by_id), format_func=lambda i: by_id[i].label, index=len(by_id) - 1, key="tr_pick"
+        )
+        job = by_id[pick]
+        b = st.columns(4)
+        if b[0].button("Activate in this session", key="tr_activate"):
+            jobs.activate(job)
+            st.toast(f"{MODELS[job.key].name} now uses {job.label} in this session.")
+        b[1].download_button(
+            "Download weights (.zip)",
+            lambda: jobs.weights_zip(job),
+            f"{job.key}-{job.id}.zip",
+            "application/zip",
+            on_click="ignore",
+            key="tr_download",
+        )
+        if b[2].button(
+            "Save as default",
+            key="tr_save",
+            help="Replaces weights/ for everyone; the previous file is kept as a backup.",
+        ):
+            try:
+                store.save(job.key, job.model, job.meta(), store.WEIGHTS_DIR, expect_sha=job.base_sha)
+                st.success(
+                    f"Saved {job.label} as the default {MODELS[job.key].name} weights. The previous ones are kept as a backup."
+                )
+            except store.WeightsError as e:
+                st.error(f"Not saved: {e}")
+            except OSError as e:
+                st.error(f"Not saved: the disk refused the write ({e.strerror}). The previous weights are unchanged.")
+        if b[3].button(f"Restore shipped {MODELS[job.key].name}", key="tr_restore"):
+            try:
+                store.restore(job.key, "shipped")
+                st.success(
+                    f"Restored the shipped {MODELS[job.key].name} weights; the replaced ones are the backup now."
+                )
+            except store.WeightsError as e:
+                st.error(str(e))
+        overlay = st.multiselect(
+            "Overlay validation-loss curves", list(by_id), format_func=lambda i: by_id[i].label, key="tr_overlay"
+        )
+        if overlay:
+            curves = pd.DataFrame(
+                {
+                    by_id[i].label: pd.Series(
+                        {h.epoch: (h.val_loss if h.val_loss is not None else h.train_loss) for h in by_id[i].history}
+                    )
+                    for i in overlay
+                }
+            )
+            curves.index.name = "epoch"
+            st.line_chart(curves, height=260, x_label="epoch", y_label="BCE (validation, or train if none)")
+
+with st.expander("Upload weights (a .safetensors file and its .json sidecar)"):
+    files = st.file_uploader("Both files", type=["safetensors", "json"], accept_multiple_files=True, key="tr_upload")
+    if files:
+        tensors = [f for f in files if f.name.endswith(".safetensors")]
+        sidecars = [f for f in files if f.name.endswith(".json")]
+        if len(tensors) != 1 or len(sidecars) != 1:
+            st.warning("Upload exactly one .safetensors file and one .json sidecar.")
+        else:
+            try:
+                job = state.uploaded_run(tensors[0].getvalue(), sidecars[0].getvalue(), tensors[0].name)
+                st.success(f"Loaded {job.label}. It is in the run history; activate it to use it in the playground.")
+            except store.WeightsError as e:
+                st.error(f"Refused: {e}")
+
+frame.finish()

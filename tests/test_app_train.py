@@ -1,0 +1,74 @@
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def poll(at, done, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if done(at):
+            return at
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
+
+
+def history(at) -> list[dict]:
+    return at.dataframe[0].value.to_dict("records") if at.dataframe else []
+
+
+def test_train_page_tiny_run_finishes_and_appears_in_history(tmp_path):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    assert at.title[0].value == "Train"
+    at.multiselect(key="tr_models").set_value(["dense_dae"]).run()
+    at.number_input[0].set_value(1)  # epochs
+    next(n for n in at.number_input if n.label == "Training images").set_value(512)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    at = poll(at, lambda a: any(r["state"] == "done" for r in history(a)))
+    row = history(at)[0]
+    assert row["model"] == "Dense DAE" and row["epochs"] == "1/1" and row["images"] == 512
+    assert row["val loss"] > 0 and 5 < row["test PSNR"] < 40 and 0 < row["test SSIM"] < 1
+    labels = [b.label for b in at.button]
+    assert "Activate in this session" in labels and "Save as default" in labels
+    at.button(key="tr_activate").click().run()
+    at.switch_page("pages/playground.py").run()
+    assert any("run #" in m.value for m in at.sidebar.markdown if "Dense DAE" in m.value)
+
+
+def test_sidebar_quick_retrain_activates_new_weights():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.selectbox(key="rt_model").set_value("basic_ae").run()
+    assert at.radio(key="rt_preset").value == "quick"
+    assert any("1 epoch(s) on 10,000 images" in c.value and "about" in c.value for c in at.sidebar.caption)
+    at.button(key="rt_start").click().run()
+    at = poll(at, lambda a: any("Basic AE: use run" in t.label for t in a.sidebar.toggle))
+    assert any("finished" in s.value for s in at.sidebar.success)
+    assert any("Basic AE**: run" in m.value for m in at.sidebar.markdown)
+    toggle = next(t for t in at.sidebar.toggle if "Basic AE: use run" in t.label)
+    toggle.set_value(False).run()
+    assert any(m.value == "**Basic AE**: saved default" for m in at.sidebar.markdown)
+
+
+def test_invalid_weights_upload_is_refused():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    at.file_uploader(key="tr_upload").set_value(
+        [
+            ("x.safetensors", b"\x80\x04not safetensors", "application/octet-stream"),
+            (
+                "x.json",
+                b'{"model_key": "conv_dae", "tensor_file": "x", "sha256": "00", "arch": "a"}',
+                "application/json",
+            ),
+        ]
+    ).run()
+    assert not at.exception
+    assert any("Refused" in e.value and "sha256" in e.value for e in at.error)

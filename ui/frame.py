@@ -1,0 +1,21 @@
+"""What every page shares: page config, CSS, and the sidebar's Retrain panel.
+
+Each page calls setup() first and finish() last, so a page works the same whether Streamlit runs it through
+app.py's st.navigation or directly (the pages/ folder mode that AppTest and a server's very first run use).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def setup() -> None:
+    st.set_page_config(page_title="ae-lab", page_icon="✏️", layout="wide")
+    # 28x28 images are sent as they are and upscaled by the browser without blurring.
+    st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
+
+
+def finish() -> None:
+    from ui.sidebar import retrain_panel
+
+    retrain_panel()

@@ -1,0 +1,79 @@
+"""The sidebar's Retrain panel, shown on every page: start a run, watch it, stop it, choose the weights."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ae_core.jobs import JobRefused
+from ae_core.registry import MODELS
+from ui import jobs
+
+
+def job_status(job) -> None:
+    p = job.progress
+    if job.state == "queued":
+        st.info(f"{job.label}: waiting for a free training slot…")
+    elif job.state == "running":
+        frac = 0.0 if p is None else ((p.epoch - 1) + p.batch / p.batches) / p.epochs
+        text = (
+            "starting…"
+            if p is None
+            else (f"epoch {p.epoch}/{p.epochs} · {p.images_per_s:,.0f} img/s · ETA {jobs.fmt_seconds(p.eta_s)}")
+        )
+        st.progress(min(frac, 1.0), text=f"{job.label}: {text}")
+        if len(job.loss_trace) > 1:
+            st.line_chart(pd.DataFrame({"loss": job.loss_trace}), height=90, x_label="", y_label="")
+        st.button("Stop", key=f"stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
+    elif job.state == "failed":
+        st.error(f"{job.label} failed: {job.error}")
+    else:
+        last = job.history[-1] if job.history else None
+        what = "finished" if job.state == "done" else f"stopped after {len(job.history)} epoch(s)"
+        st.success(f"{job.label} {what}" + (f"; loss {last.train_loss:.4f}." if last else "."))
+        if job.note:
+            st.caption(job.note)
+
+
+def watch() -> None:
+    """Poll this session's latest run; the fragment only polls while something is running."""
+    runs = [j for j in jobs.my_runs() if j.id.startswith("job")]
+    if not runs:
+        return
+    latest = runs[-1]
+    if latest.active:
+        jobs.manager().heartbeat(jobs.owner())
+    job_status(latest)
+    if not latest.active and jobs.auto_activate_finished():
+        st.rerun(scope="app")  # the new weights take effect on the page at once
+
+
+def retrain_panel() -> None:
+    with st.sidebar:
+        st.divider()
+        st.subheader("Retrain")
+        key = st.selectbox("Model to retrain", list(MODELS), format_func=lambda k: MODELS[k].name, key="rt_model")
+        preset = st.radio("Preset", list(jobs.PRESETS), format_func=jobs.PRESETS.get, key="rt_preset")
+        cfg = jobs.preset_config(key, preset)
+        st.caption(
+            f"{cfg.epochs} epoch(s) on {cfg.train_size:,} images, lr {cfg.lr:g}, noise {cfg.noise_factor:g}: "
+            f"{jobs.estimate_text(key, cfg)}."
+        )
+        if st.button("Start retraining", type="primary", key="rt_start"):
+            try:
+                jobs.start(key, cfg)
+            except JobRefused as e:
+                st.error(str(e))
+        busy = any(j.active for j in jobs.my_runs())
+        st.fragment(watch, run_every=1.0 if busy else None)()
+        active = st.session_state.get("active_runs", {})
+        for k, run in list(active.items()):
+            use_run = st.toggle(
+                f"{MODELS[k].name}: use run {run['label']}",
+                value=True,
+                key=f"use-{k}-{run['id']}",
+                help="Off: go back to the saved default weights.",
+            )
+            if not use_run:
+                jobs.deactivate(k)
+                st.rerun()
