@@ -19,7 +19,7 @@ from .data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digi
 from .evaluate import evaluate
 from .infer import run
 from .registry import MODELS
-from .train import EpochStats, Progress, TrainResult, TrainingDiverged, run_meta, split, train
+from .train import EpochStats, Progress, TrainingDiverged, TrainResult, run_meta, split, train
 
 STATES = ("queued", "running", "done", "stopped", "failed")
 PREVIEW_N = 8  # validation digits shown noisy -> output after each epoch

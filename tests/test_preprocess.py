@@ -8,7 +8,7 @@ from tests import images
 
 def check_mnist_like(d: np.ndarray):
     assert d.shape == (28, 28) and d.dtype == np.float32
-    assert 0 <= d.min() and d.max() <= 1 and d.max() > 0.9
+    assert d.min() >= 0 and d.max() <= 1 and d.max() > 0.9
     ys, xs = np.nonzero(d > 0.05)
     assert ys.max() - ys.min() + 1 <= 21 and xs.max() - xs.min() + 1 <= 21  # ink in a 20x20 box (+ AA fringe)
     assert max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 >= 19  # the longer side is ~20 px
