@@ -6,7 +6,7 @@ from ui import frame
 
 frame.setup()
 pages = [
-    st.Page("pages/playground.py", title="Playground", icon="✏️", default=True),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
+    st.Page("pages/playground.py", title="Playground", icon=":material/draw:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 st.navigation(pages).run()

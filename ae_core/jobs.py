@@ -38,6 +38,7 @@ class Job:
     label: str
     base_sha: str | None = None  # the default weights' sha256 when the job began: saves over a newer file are refused
     state: str = "queued"
+    phase: str = ""  # while running: "training" or "scoring on the test set"
     progress: Progress | None = None
     loss_trace: list[float] = field(default_factory=list)  # running loss at each progress report
     history: list[EpochStats] = field(default_factory=list)
@@ -209,9 +210,11 @@ class JobManager:
                 dev = next(model.parameters()).device
                 job.preview_out = run(model, noisy.to(dev))[0][:, 0].float().cpu().numpy()
 
+            job.phase = "training"
             res = train(job.key, job.config, data=data, on_progress=on_progress, on_epoch=on_epoch, stop=job.stop_event)
             job.result = res
             if res.epochs_done:
+                job.phase = "scoring on the test set"
                 ev = evaluate(
                     {job.key: res.model},
                     job.config.noise_type,

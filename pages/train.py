@@ -71,7 +71,7 @@ def loss_frame(job: Job) -> pd.DataFrame:
 
 
 def live(job: Job) -> None:
-    st.markdown(f"**{job.label}** · {job.state}")
+    st.markdown(f"**{job.label}** · {job.state}" + (f" ({job.phase})" if job.state == "running" and job.phase else ""))
     p = job.progress
     if job.state == "running" and p is not None:
         frac = ((p.epoch - 1) + p.batch / p.batches) / p.epochs
@@ -82,10 +82,15 @@ def live(job: Job) -> None:
         )
     left, right = st.columns([1, 1])
     with left:
-        if job.history:
+        if len(job.history) >= 2:
             st.line_chart(loss_frame(job), height=220, x_label="epoch", y_label="BCE")
         elif job.loss_trace:
-            st.line_chart(pd.DataFrame({"running train loss": job.loss_trace}), height=220)
+            st.line_chart(
+                pd.DataFrame({"running train loss": job.loss_trace}),
+                height=220,
+                x_label="progress report",
+                y_label="BCE",
+            )
     with right:
         if job.preview_out is not None:
             strip = render.grid(list(job.preview_noisy) + list(job.preview_out), nrow=8, scale=1)
