@@ -8,5 +8,7 @@ frame.setup()
 pages = [
     st.Page("pages/playground.py", title="Playground", icon=":material/draw:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/scoreboard.py", title="Scoreboard", icon=":material/leaderboard:"),
+    st.Page("pages/inside.py", title="Inside the models", icon=":material/neurology:"),
 ]
 st.navigation(pages).run()

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import baselines, metrics, noise
+from . import baselines, metrics, noise  # noqa: F401 - metrics is used by pages via compare.metrics
 from .infer import run
 from .registry import MODELS
 
@@ -44,6 +44,11 @@ class Comparison:
             },
             "best": {"psnr": self.best("psnr"), "ssim": self.best("ssim")},
         }
+
+
+def run_model(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Output images (N, 1, 28, 28) of one model."""
+    return run(model, x)[0]
 
 
 def noisy_digit(clean: np.ndarray, noise_type: str, factor: float, seed: int) -> np.ndarray:

@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noise-factor", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--baselines", nargs="*", default=[], help="classical baselines to score too (median, nl_means, tv)")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
     a = p.parse_args(argv)
     if not 0 <= a.noise_factor <= 1:
@@ -107,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     except store.WeightsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    ev = evaluate(models, a.noise_type, a.noise_factor, a.seed)
+    from .baselines import BASELINES, apply
+
+    unknown = set(a.baselines) - set(BASELINES)
+    if unknown:
+        p.error(f"unknown baselines: {', '.join(sorted(unknown))}; choose from {', '.join(BASELINES)}")
+    extra = {b: (lambda x, b=b: apply(b, x)) for b in a.baselines}
+    ev = evaluate(models, a.noise_type, a.noise_factor, a.seed, extra=extra)
     print(f"{ev.dataset}, n={ev.n}, noise {a.noise_type} {a.noise_factor} (seed {a.seed})")
     print(format_table(ev.summary()))
     if a.json:

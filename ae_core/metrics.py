@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import ndimage
 from skimage.metrics import structural_similarity
 from torch.nn import functional as F
 
@@ -30,12 +31,34 @@ def psnr(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(1 / mse(clean, out).clamp_min(10 ** (-PSNR_CAP_DB / 10)))
 
 
+SSIM_SIGMA, SSIM_TRUNCATE = 1.5, 3.5  # scikit-image's Gaussian SSIM window: 11x11
+
+
 def ssim(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """scikit-image SSIM per image (Gaussian sigma 1.5, population covariance): (N,)."""
-    a = clean.reshape(-1, 28, 28).double().numpy()
-    b = out.reshape(-1, 28, 28).double().numpy()
+    """SSIM per image: (N,). Equals scikit-image's structural_similarity(a, b, data_range=1, gaussian_weights=True,
+    sigma=1.5, use_sample_covariance=False) image by image (tests/test_metrics.py checks that), but filters the whole
+    stack with one scipy call per statistic, which is ~20x faster than calling it per 28x28 image."""
+    x = clean.reshape(-1, *clean.shape[-2:]).double().numpy()
+    y = out.reshape(-1, *out.shape[-2:]).double().numpy()
+
+    def blur(a: np.ndarray) -> np.ndarray:  # within each image only: sigma 0 along the stack
+        return ndimage.gaussian_filter(a, sigma=(0, SSIM_SIGMA, SSIM_SIGMA), mode="reflect", truncate=SSIM_TRUNCATE)
+
+    ux, uy = blur(x), blur(y)
+    vx, vy, vxy = blur(x * x) - ux * ux, blur(y * y) - uy * uy, blur(x * y) - ux * uy
+    c1, c2 = 0.01**2, 0.03**2  # K1, K2 with data range 1
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+    pad = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)  # skimage crops (win_size - 1) // 2 pixels
+    return torch.from_numpy(s[:, pad:-pad, pad:-pad].mean(axis=(1, 2)))
+
+
+def ssim_reference(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """scikit-image's own structural_similarity, one image at a time (slow; the reference for ssim)."""
+    a, b = clean.reshape(-1, 28, 28).double().numpy(), out.reshape(-1, 28, 28).double().numpy()
     vals = [
-        structural_similarity(x, y, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        structural_similarity(
+            x, y, data_range=1.0, gaussian_weights=True, sigma=SSIM_SIGMA, use_sample_covariance=False
+        )
         for x, y in zip(a, b, strict=True)
     ]
     return torch.from_numpy(np.asarray(vals, dtype=np.float64))

@@ -61,10 +61,24 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+def _classifier_spec() -> ModelSpec:
+    from .classifier import DigitCNN
+
+    cfg = TrainConfig(epochs=4, lr=2e-3, noise_factor=0.0)
+    return ModelSpec(
+        "digit_cnn", "Digit CNN", DigitCNN, "A LeNet-sized digit classifier trained on clean MNIST.", cfg, 258_314, cfg
+    )
+
+
+# Helper networks that are not autoencoders (stored and validated like them, but never looped over as one).
+EXTRA: dict[str, ModelSpec] = {"digit_cnn": _classifier_spec()}
+ALL: dict[str, ModelSpec] = {**MODELS, **EXTRA}
+
+
 def spec(key: str) -> ModelSpec:
-    if key not in MODELS:
+    if key not in ALL:
         raise KeyError(f"unknown model {key!r}; choose one of {', '.join(MODELS)}")
-    return MODELS[key]
+    return ALL[key]
 
 
 def build(key: str, seed: int = 0) -> nn.Module:

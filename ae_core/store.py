@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .data import PROJECT_DIR
-from .registry import MODELS, build
+from .registry import ALL, MODELS, build
 
 WEIGHTS_DIR = Path(os.environ.get("AE_LAB_WEIGHTS", PROJECT_DIR / "weights"))
 MAX_TENSOR_BYTES = 16 * 1024 * 1024  # the largest model is ~0.5 MB
@@ -57,7 +57,7 @@ def _inside(directory: Path, filename: str) -> Path:
 
 def arch_fingerprint(model_key: str) -> str:
     sd = build(model_key).state_dict()
-    desc = [MODELS[model_key].cls.__name__] + [[k, list(v.shape), str(v.dtype)] for k, v in sd.items()]
+    desc = [ALL[model_key].cls.__name__] + [[k, list(v.shape), str(v.dtype)] for k, v in sd.items()]
     return hashlib.sha256(json.dumps(desc).encode()).hexdigest()[:16]
 
 
@@ -205,7 +205,7 @@ def _parse_sidecar(raw: bytes) -> dict:
         raise WeightsError("The sidecar is not valid JSON.") from None
     if not isinstance(sidecar, dict) or any(k not in sidecar for k in SIDECAR_REQUIRED):
         raise WeightsError(f"The sidecar must be a JSON object with {', '.join(SIDECAR_REQUIRED)}.")
-    if sidecar["model_key"] not in MODELS:
+    if sidecar["model_key"] not in ALL:
         raise WeightsError(f"The sidecar names an unknown model {str(sidecar['model_key'])[:40]!r}.")
     if not isinstance(sidecar["tensor_file"], str) or not isinstance(sidecar["sha256"], str):
         raise WeightsError("The sidecar's tensor_file and sha256 must be strings.")
@@ -218,7 +218,7 @@ def from_bytes(blob: bytes, sidecar: dict | bytes, expect_key: str | None = None
         sidecar = _parse_sidecar(bytes(sidecar))
     key = sidecar["model_key"]
     if expect_key is not None and key != expect_key:
-        raise WeightsError(f"These weights are for {MODELS[key].name}, not {MODELS[expect_key].name}.")
+        raise WeightsError(f"These weights are for {ALL[key].name}, not {ALL[expect_key].name}.")
     if not blob:
         raise WeightsError("The tensor file is empty.")
     if len(blob) > MAX_TENSOR_BYTES:
@@ -233,14 +233,12 @@ def from_bytes(blob: bytes, sidecar: dict | bytes, expect_key: str | None = None
     expected = model.state_dict()
     if set(tensors) != set(expected):
         missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-        raise WeightsError(
-            f"Tensor names do not match {MODELS[key].name}: missing {missing[:4]}, unexpected {extra[:4]}."
-        )
+        raise WeightsError(f"Tensor names do not match {ALL[key].name}: missing {missing[:4]}, unexpected {extra[:4]}.")
     for k, ref in expected.items():
         t = tensors[k]
         if t.shape != ref.shape or t.dtype != ref.dtype:
             raise WeightsError(
-                f"Tensor {k} is {t.dtype} {tuple(t.shape)}, but {MODELS[key].name} needs {ref.dtype} {tuple(ref.shape)}."
+                f"Tensor {k} is {t.dtype} {tuple(t.shape)}, but {ALL[key].name} needs {ref.dtype} {tuple(ref.shape)}."
             )
         if not torch.isfinite(t).all():
             raise WeightsError(f"Tensor {k} contains NaN or infinite values.")

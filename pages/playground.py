@@ -162,6 +162,7 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
         {"source": source, "noise": ss.pg_noise, "factor": f"{ss.pg_factor:g}", "seed": str(ss.pg_seed)}
         | ({"digit": str(ss.pg_digit)} if source == "mnist" else {})
     )
+    ss.pg_current = clean  # the Inside page shows this digit too
     if clean is None:
         if hint:
             st.info(hint)
@@ -194,4 +195,4 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
 
 noise_and_outputs(clean, what, hint)
 
-frame.finish()
+frame.retrain_sidebar()

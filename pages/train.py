@@ -14,6 +14,7 @@ st.write(
     "Retrain any of the three autoencoders with your own settings and watch it learn: live loss curves, "
     "validation digits after every epoch, and a history of this session's runs to compare, activate and save."
 )
+frame.retrain_sidebar()  # the sidebar's Retrain panel first: this page has no sidebar controls of its own
 
 ss = st.session_state
 keys = st.multiselect(
@@ -228,5 +229,3 @@ with st.expander("Upload weights (a .safetensors file and its .json sidecar)"):
                 st.success(f"Loaded {job.label}. It is in the run history; activate it to use it in the playground.")
             except store.WeightsError as e:
                 st.error(f"Refused: {e}")
-
-frame.finish()

@@ -6,6 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AE_LAB_OFFLINE", "1")  # never try a download from the test suite
+os.environ.setdefault("AE_LAB_THREADS", str(os.cpu_count() or 1))  # the app defaults to 1 per process
 os.environ.setdefault("MNIST_DIR", str(ROOT.parent / "shared" / "mnist"))
 
 

@@ -1,6 +1,6 @@
 """What every page shares: page config, CSS, and the sidebar's Retrain panel.
 
-Each page calls setup() first and finish() last, so a page works the same whether Streamlit runs it through
+Each page calls setup() first and retrain_sidebar() once, so a page works the same whether Streamlit runs it through
 app.py's st.navigation or directly (the pages/ folder mode that AppTest and a server's very first run use).
 """
 
@@ -15,7 +15,8 @@ def setup() -> None:
     st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
 
 
-def finish() -> None:
+def retrain_sidebar() -> None:
+    """The sidebar's Retrain panel; call it once per page, after the page's own sidebar controls."""
     from ui.sidebar import retrain_panel
 
     retrain_panel()

@@ -83,6 +83,8 @@ def uploaded_run(blob: bytes, sidecar: bytes, filename: str):
 
     meta, model = store.from_bytes(blob, sidecar)
     key = meta["model_key"]
+    if key not in MODELS:
+        raise store.WeightsError(f"{key!r} weights are not one of the three autoencoders.")
     runs = st.session_state.setdefault("uploaded_runs", {})
     run_id = f"upload{len(runs) + 1}"
     from ae_core.config import TrainConfig

@@ -1,0 +1,100 @@
+"""Test-set comparisons for the Scoreboard page: robustness sweeps, per-class scores, best/worst digits, noise matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from . import baselines, metrics
+from .config import NOISE_TYPES
+from .data import Digits
+from .evaluate import Evaluation, evaluate, noisy_test_set
+from .infer import run
+
+FACTORS = tuple(round(0.1 * i, 1) for i in range(11))
+TRAINING_FACTOR = 0.5  # the tutorial's noise level, marked on the curves
+
+
+def denoisers(models: dict[str, nn.Module], baseline_keys=()) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """Every output row as a function noisy -> denoised (models, then classical baselines)."""
+    fns: dict[str, Callable] = {k: (lambda x, m=m: run(m, x)[0]) for k, m in models.items()}
+    for b in baseline_keys:
+        fns[b] = lambda x, b=b: baselines.apply(b, x)
+    return fns
+
+
+def table(models, baseline_keys, noise_type: str, factor: float, seed: int, digits: Digits, on_step=None) -> Evaluation:
+    """The scoreboard table: exactly ae_core.evaluate (and so the evaluate CLI) plus the baselines."""
+    extra = {b: (lambda x, b=b: baselines.apply(b, x)) for b in baseline_keys}
+    return evaluate(models, noise_type, factor, seed, digits, extra=extra, on_step=on_step)
+
+
+def sweep(
+    models: dict[str, nn.Module],
+    baseline_keys,
+    noise_type: str,
+    digits: Digits,
+    seed: int = 0,
+    factors=FACTORS,
+    classifier: nn.Module | None = None,
+    on_step: Callable[[float], None] | None = None,
+) -> list[dict]:
+    """One record per (row, factor): mean PSNR, SSIM and, with a classifier, its accuracy on that row's images."""
+    from .classifier import accuracy
+
+    fns = denoisers(models, baseline_keys)
+    records = []
+    for i, f in enumerate(factors):
+        if on_step:
+            on_step(i / len(factors))
+        clean, noisy = noisy_test_set(digits, noise_type, f, seed)
+        outs = {"noisy_input": noisy} | {name: fn(noisy) for name, fn in fns.items()}
+        for name, out in outs.items():
+            rec = {
+                "row": name,
+                "factor": f,
+                "psnr": float(metrics.psnr(clean, out).mean()),
+                "ssim": float(metrics.ssim(clean, out).mean()),
+            }
+            if classifier is not None:
+                rec["accuracy"] = accuracy(classifier, out, digits.labels)
+            records.append(rec)
+        if classifier is not None and i == 0:
+            records.append(
+                {
+                    "row": "clean",
+                    "factor": f,
+                    "psnr": None,
+                    "ssim": None,
+                    "accuracy": accuracy(classifier, clean, digits.labels),
+                }
+            )
+    if classifier is not None:  # the clean reference does not depend on the noise: one flat line
+        ref = next(r["accuracy"] for r in records if r["row"] == "clean")
+        records += [{"row": "clean", "factor": f, "psnr": None, "ssim": None, "accuracy": ref} for f in factors[1:]]
+    return records
+
+
+def per_class(ev: Evaluation, metric: str = "psnr") -> dict[str, list[float]]:
+    """Mean of a metric for each digit class 0-9, per row."""
+    return {row: [float(s[metric][ev.labels == c].double().mean()) for c in range(10)] for row, s in ev.scores.items()}
+
+
+def best_worst(ev: Evaluation, row: str, k: int = 8, metric: str = "psnr") -> tuple[list[int], list[int]]:
+    """Test indices of the k best and k worst digits for a row by a metric."""
+    order = torch.argsort(ev.scores[row][metric], descending=metrics.HIGHER_IS_BETTER[metric])
+    return order[:k].tolist(), order[-k:].flip(0).tolist()
+
+
+def noise_matrix(
+    entries: dict[str, nn.Module], factor: float, digits: Digits, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Mean PSNR of each (label -> model) on each test noise type at one factor."""
+    out = {label: {} for label in entries}
+    for t in NOISE_TYPES:
+        clean, noisy = noisy_test_set(digits, t, factor, seed)
+        for label, model in entries.items():
+            out[label][t] = float(metrics.psnr(clean, run(model, noisy)[0]).mean())
+    return out

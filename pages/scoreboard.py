@@ -1,0 +1,191 @@
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ae_core import render, scoreboard
+from ae_core.baselines import BASELINES
+from ae_core.config import NOISE_TYPES
+from ae_core.evaluate import noisy_test_set
+from ae_core.infer import run
+from ae_core.noise import LABELS as NOISE_LABELS
+from ae_core.registry import MODELS
+from ui import frame, insight, jobs, state
+
+frame.setup()
+st.title("Scoreboard")
+st.write(
+    "How every model, the noisy input and the classical filters score on the MNIST test set, how they hold up as the "
+    "noise grows, which digits they find hard, and whether denoising makes digits recognisable again."
+)
+frame.retrain_sidebar()  # the sidebar's Retrain panel first: this page has no sidebar controls of its own
+
+models, origin, errors = state.active_models()
+for msg in errors.values():
+    st.error(msg)
+digits = state.test_set()
+if not digits.full:
+    st.warning(f"The full MNIST test set is not available, so these scores use the {digits.source}.")
+NAMES = {
+    **{k: s.name for k, s in MODELS.items()},
+    **{k: b.name for k, b in BASELINES.items()},
+    "noisy_input": "Noisy input",
+    "clean": "Clean digits",
+}
+wid = insight.weights_id(models)
+
+c = st.columns([1, 1.4, 2])
+ntype = c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="sb_noise")
+factor = c[1].select_slider("Noise factor", [round(0.05 * i, 2) for i in range(21)], 0.5, key="sb_factor")
+base = c[2].multiselect(
+    "Classical baselines",
+    list(BASELINES),
+    ["median"],
+    format_func=lambda k: BASELINES[k].name,
+    key="sb_baselines",
+    help="Non-local means and TV take several seconds on 10,000 digits.",
+)
+
+st.subheader(f"Test set at {NOISE_LABELS[ntype]} {factor:g}")
+ev = insight.cached(
+    ("table", wid, ntype, factor, tuple(base), digits.source),
+    lambda progress: scoreboard.table(
+        models,
+        base,
+        ntype,
+        factor,
+        0,
+        digits,
+        on_step=lambda name, _rows=[*models, "noisy_input", *base]: progress(_rows.index(name) / len(_rows)),
+    ),
+    f"Scoring {len(digits):,} test digits…",
+)
+summary = ev.summary()
+df = pd.DataFrame(
+    [
+        {"": NAMES[r], "BCE": s["bce"], "MSE": s["mse"], "PSNR (dB)": s["psnr"], "SSIM": s["ssim"]}
+        for r, s in summary.items()
+    ]
+)
+st.dataframe(
+    df.style.highlight_max(["PSNR (dB)", "SSIM"], color="#1f6f43")
+    .highlight_min(["BCE", "MSE"], color="#1f6f43")
+    .format({"BCE": "{:.4f}", "MSE": "{:.4f}", "PSNR (dB)": "{:.2f}", "SSIM": "{:.3f}"}),
+    hide_index=True,
+    width="stretch",
+)
+st.caption(
+    f"n = {ev.n:,}, noise seed 0, the same numbers as `python -m ae_core.evaluate --noise-type {ntype} "
+    f"--noise-factor {factor:g}{' --baselines ' + ' '.join(base) if base else ''}`. Weights: "
+    + ", ".join(f"{MODELS[k].name} = {origin[k]}" for k in models)
+    + "."
+)
+
+st.subheader("Robustness: quality as the noise grows")
+sub = insight.subset()
+clf = insight.digit_classifier()
+curves = insight.cached(
+    ("sweep", wid, ntype, tuple(base), sub.source, clf is not None),
+    lambda progress: scoreboard.sweep(models, base, ntype, sub, classifier=clf[1] if clf else None, on_step=progress),
+    f"Sweeping noise 0 → 1 on {len(sub):,} digits…",
+)
+cf = pd.DataFrame(curves)
+cf["name"] = cf["row"].map(NAMES)
+rule = (
+    alt.Chart(pd.DataFrame({"factor": [scoreboard.TRAINING_FACTOR]}))
+    .mark_rule(strokeDash=[4, 4], color="#aaa")
+    .encode(x="factor:Q")
+)
+
+
+def curve(metric: str, title: str):
+    data = cf.dropna(subset=[metric])
+    line = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("factor:Q", title="noise factor"),
+            y=alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False)),
+            color=alt.Color("name:N", title=None),
+            tooltip=["name", "factor", alt.Tooltip(f"{metric}:Q", format=".3f")],
+        )
+    )
+    return (line + rule).properties(height=300)
+
+
+l, r = st.columns(2)
+l.altair_chart(curve("psnr", "PSNR (dB)"), width="stretch")
+r.altair_chart(curve("ssim", "SSIM"), width="stretch")
+st.caption(f"On {sub.source}. The dashed line marks the training noise level ({scoreboard.TRAINING_FACTOR}).")
+
+st.subheader("Does denoising restore recognisability?")
+if clf is None:
+    st.info("The digit classifier's weights (weights/digit_cnn.json) are missing; run `python -m ae_core.classifier`.")
+else:
+    st.altair_chart(curve("accuracy", "classifier accuracy").properties(height=320), width="stretch")
+    st.caption(
+        f"A LeNet-sized CNN trained on clean digits ({clf[0].get('test_accuracy', 0):.2%} on the clean test set) "
+        "reads the noisy and the denoised digits."
+    )
+
+st.subheader("Per-class PSNR")
+pc = scoreboard.per_class(ev)
+pcf = pd.DataFrame(
+    [{"digit": str(d), "name": NAMES[row], "PSNR": v} for row, vals in pc.items() for d, v in enumerate(vals)]
+)
+st.altair_chart(
+    alt.Chart(pcf)
+    .mark_bar()
+    .encode(
+        x=alt.X("digit:N", title="digit"),
+        xOffset="name:N",
+        y=alt.Y("PSNR:Q", title="PSNR (dB)"),
+        color=alt.Color("name:N", title=None),
+        tooltip=["name", "digit", alt.Tooltip("PSNR:Q", format=".2f")],
+    )
+    .properties(height=280),
+    width="stretch",
+)
+
+st.subheader("Best and worst 8 digits")
+row = st.selectbox("For", [*models, *base], format_func=NAMES.get, key="sb_bw")
+best, worst = scoreboard.best_worst(ev, row)
+full_clean, full_noisy = insight.cached(
+    ("noisy", ntype, factor, digits.source), lambda _p: noisy_test_set(digits, ntype, factor, 0), "Preparing digits…"
+)
+for title, idx in (("Best", best), ("Worst", worst)):
+    noisy = full_noisy[idx]  # the very noise the table scored
+    out = run(models[row], noisy)[0] if row in models else scoreboard.denoisers({}, [row])[row](noisy)
+    psnrs = ev.scores[row]["psnr"][idx]
+    st.image(
+        render.grid(list(full_clean[idx][:, 0]) + list(noisy[:, 0]) + list(out[:, 0]), nrow=8, scale=3),
+        output_format="PNG",
+        caption=f"{title} 8 for {NAMES[row]} (rows: clean, noisy, output). PSNR: "
+        + ", ".join(f"{v:.1f}" for v in psnrs.tolist()),
+    )
+
+st.subheader("Train/test noise matrix")
+entries = {}
+for k in ("dense_dae", "conv_dae"):
+    if k in models:
+        sc = state.sidecar_of(k)
+        cfg = (sc or {}).get("config", {})
+        entries[f"{MODELS[k].name} · trained on {NOISE_LABELS.get(cfg.get('noise_type', 'gaussian'))} (active)"] = (
+            models[k]
+        )
+for j in jobs.my_runs():
+    if j.model is not None and j.key != "basic_ae":
+        entries[f"{j.label} · trained on {NOISE_LABELS[j.config.noise_type]} {j.config.noise_factor:g}"] = j.model
+mf = st.select_slider("Test noise factor", [round(0.1 * i, 1) for i in range(1, 11)], 0.5, key="sb_mf")
+matrix = insight.cached(
+    ("matrix", wid, tuple(sorted((k, id(m)) for k, m in entries.items())), mf, sub.source),
+    lambda _p: scoreboard.noise_matrix(entries, mf, sub),
+    "Scoring each denoiser on each noise type…",
+)
+st.dataframe(
+    pd.DataFrame(matrix)
+    .T.rename(columns=NOISE_LABELS)
+    .style.format("{:.2f} dB")
+    .highlight_max(axis=1, color="#1f6f43"),
+    width="stretch",
+)
+st.caption("Mean PSNR on each test noise type. Train runs on other noise types on the Train page to fill in more rows.")

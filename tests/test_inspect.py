@@ -1,0 +1,63 @@
+import torch
+
+from ae_core import inspect, store
+from ae_core.registry import MODELS, build
+
+
+def test_conv_architecture_tells_the_tutorials_story():
+    rows = inspect.architecture(build("conv_dae"))
+    shapes = [r.shape_text for r in rows]
+    assert shapes[0] == "28×28×1" and shapes[-1] == "28×28×1"
+    story = ["28×28×64", "14×14×64", "7×7×64", "7×7×32", "4×4×32", "7×7×32", "14×14×32", "14×14×64", "28×28×64"]
+    it = iter(shapes)
+    assert all(s in it for s in story)  # in this order
+    assert sum(r.params for r in rows) == MODELS["conv_dae"].params
+
+
+def test_architecture_rows_match_the_real_modules():
+    for key in MODELS:
+        model = build(key)
+        acts = inspect.activations(model, torch.rand(1, 1, 28, 28))
+        for r in inspect.architecture(model):
+            if r.name != "input":
+                assert tuple(acts[r.name].shape[1:]) == r.shape, (key, r.name)
+
+
+def test_pca_shapes_and_projection():
+    c = torch.randn(200, 32)
+    p = inspect.pca2(c)
+    assert p.points.shape == (200, 2) and p.components.shape == (32, 2)
+    torch.testing.assert_close(p.project(c[:5].double()), p.points[:5])
+    assert p.points[:, 0].var() >= p.points[:, 1].var()
+
+
+def test_interpolation_endpoints_are_the_decoded_codes(sample):
+    for key in MODELS:
+        _, model = store.load_model(key)
+        a, b = sample.batch(slice(0, 1)), sample.batch(slice(1, 2))
+        strip = inspect.interpolate(model, a, b, 10)
+        assert strip.shape == (10, 1, 28, 28)
+        with torch.inference_mode():
+            torch.testing.assert_close(strip[0], torch.sigmoid(model.decode(model.encode(a)))[0])
+            torch.testing.assert_close(strip[-1], torch.sigmoid(model.decode(model.encode(b)))[0])
+
+
+def test_feature_maps_and_filters(sample):
+    _, conv = store.load_model("conv_dae")
+    maps = inspect.feature_maps(conv, sample.batch(slice(0, 1)))
+    assert [m.shape for _, m in maps][:6] == [
+        (64, 28, 28),
+        (64, 14, 14),
+        (64, 14, 14),
+        (64, 7, 7),
+        (32, 7, 7),
+        (32, 4, 4),
+    ]
+    assert all(m.min() >= 0 and m.max() <= 1 for _, m in maps)
+    assert inspect.dense_filters(store.load_model("basic_ae")[1]).shape == (64, 28, 28)
+
+
+def test_repeat_returns_each_pass(sample):
+    _, m = store.load_model("dense_dae")
+    outs = inspect.repeat(m, sample.batch(slice(0, 2)), 5)
+    assert len(outs) == 5 and all(o.shape == (2, 1, 28, 28) for o in outs)

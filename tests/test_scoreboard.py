@@ -1,0 +1,84 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ae_core import data, scoreboard, store
+from ae_core.classifier import KEY as CLF
+from ae_core.data import Digits
+from ae_core.registry import MODELS
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {k: store.load_model(k)[1] for k in MODELS}
+
+
+def test_sweep_is_monotone_for_the_noisy_input(models, sample):
+    _, clf = store.load(CLF, expect_key=CLF)
+    few = Digits(sample.images[::4], sample.labels[::4], "every 4th sample digit", False)  # 250, all classes
+    recs = scoreboard.sweep(models, ["median"], "gaussian", few, classifier=clf)
+    noisy = [r for r in recs if r["row"] == "noisy_input"]
+    assert [r["factor"] for r in noisy] == list(scoreboard.FACTORS)
+    psnr, ssim, acc = [r["psnr"] for r in noisy], [r["ssim"] for r in noisy], [r["accuracy"] for r in noisy]
+    assert all(a > b for a, b in zip(psnr[1:], psnr[2:], strict=False))  # strictly worse as noise grows
+    assert all(a >= b for a, b in zip(ssim[1:], ssim[2:], strict=False))
+    assert psnr[0] == 100.0 and acc[0] > 0.98 and acc[-1] < acc[0]
+    clean = [r for r in recs if r["row"] == "clean"]
+    assert len(clean) == len(scoreboard.FACTORS) and len({r["accuracy"] for r in clean}) == 1
+    conv_05 = next(r for r in recs if r["row"] == "conv_dae" and r["factor"] == 0.5)
+    noisy_05 = next(r for r in noisy if r["factor"] == 0.5)
+    assert conv_05["accuracy"] > noisy_05["accuracy"]  # denoising restores recognisability
+
+
+def test_per_class_best_worst_and_matrix(models, sample):
+    ev = scoreboard.table(models, ["median"], "gaussian", 0.5, 0, sample)
+    pc = scoreboard.per_class(ev)
+    assert set(pc) == {*MODELS, "noisy_input", "median"} and all(len(v) == 10 for v in pc.values())
+    best, worst = scoreboard.best_worst(ev, "conv_dae")
+    p = ev.scores["conv_dae"]["psnr"]
+    assert len(best) == len(worst) == 8 and p[best].min() >= p[worst].max()
+    assert p[best[0]] == p.max() and p[worst[0]] == p.min()
+    m = scoreboard.noise_matrix({"conv": models["conv_dae"], "dense": models["dense_dae"]}, 0.5, sample)
+    assert set(m) == {"conv", "dense"} and set(m["conv"]) == {"gaussian", "salt_pepper", "masking"}
+
+
+def test_scoreboard_table_equals_the_evaluate_cli(models, tmp_path):
+    out = tmp_path / "eval.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ae_core.evaluate",
+            "--noise-type",
+            "masking",
+            "--noise-factor",
+            "0.3",
+            "--baselines",
+            "median",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    cli = json.loads(out.read_text())
+    ev = scoreboard.table(models, ["median"], "masking", 0.3, 0, data.test_digits())
+    page = ev.to_json()
+    assert cli["n"] == page["n"] == len(data.test_digits())
+    assert cli["noise"] == {"type": "masking", "factor": 0.3, "seed": 0}
+    for group in ("models", "noisy_input", "baselines"):
+        assert json.dumps(cli[group], sort_keys=True) == json.dumps(json.loads(json.dumps(page[group])), sort_keys=True)
+
+
+def test_classifier_meets_99_percent(sample):
+    sidecar, clf = store.load(CLF, expect_key=CLF)
+    assert sidecar["test_accuracy"] >= 0.99
+    from ae_core.classifier import accuracy
+
+    assert accuracy(clf, sample.batch(slice(None)), sample.labels) >= 0.98
+    assert torch.equal(sample.labels[:3], sample.labels[:3])
