@@ -38,7 +38,7 @@ def img(a, scale: int = 1) -> bytes:
 
 st.subheader("Architecture")
 tabs = st.tabs([MODELS[k].name for k in models])
-for tab, (key, model) in zip(tabs, models.items(), strict=True):
+for tab, model in zip(tabs, models.values(), strict=True):
     rows = inspect.architecture(model)
     tab.dataframe(
         pd.DataFrame(

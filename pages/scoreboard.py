@@ -112,9 +112,9 @@ def curve(metric: str, title: str):
     return (line + rule).properties(height=300)
 
 
-l, r = st.columns(2)
-l.altair_chart(curve("psnr", "PSNR (dB)"), width="stretch")
-r.altair_chart(curve("ssim", "SSIM"), width="stretch")
+left, right = st.columns(2)
+left.altair_chart(curve("psnr", "PSNR (dB)"), width="stretch")
+right.altair_chart(curve("ssim", "SSIM"), width="stretch")
 st.caption(f"On {sub.source}. The dashed line marks the training noise level ({scoreboard.TRAINING_FACTOR}).")
 
 st.subheader("Does denoising restore recognisability?")
