@@ -22,12 +22,27 @@ digits = state.test_set()
 SOURCE_LABELS = {"mnist": "MNIST digit", "draw": "Draw", "upload": "Upload"}
 ss = st.session_state
 
+PG_KEYS = (
+    "pg_source",
+    "pg_class",
+    "pg_pos",
+    "pg_noise",
+    "pg_factor",
+    "pg_seed",
+    "pg_residual",
+    "pg_feed_clean",
+    "pg_models",
+    "pg_baselines",
+    "pg_stroke",
+)
+state.keep(*PG_KEYS)
 if "pg_source" not in ss:  # first run of this session: start from the URL
     vals, ss.pg_notices = params.parse(dict(st.query_params), len(digits))
     ss.pg_source, ss.pg_noise, ss.pg_factor, ss.pg_seed = vals["source"], vals["noise"], vals["factor"], vals["seed"]
     ss.pg_class = int(digits.labels[vals["digit"]])
     ss.pg_pos = state.position_in_class(digits, vals["digit"])
     ss.pg_canvas = 0
+    state.remember(*PG_KEYS)
 for notice in ss.pop("pg_notices", []):
     st.toast(notice, icon="⚠️")
 
@@ -163,6 +178,7 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
         | ({"digit": str(ss.pg_digit)} if source == "mnist" else {})
     )
     ss.pg_current = clean  # the Inside page shows this digit too
+    state.remember(*PG_KEYS)
     if clean is None:
         if hint:
             st.info(hint)

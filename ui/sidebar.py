@@ -7,7 +7,7 @@ import streamlit as st
 
 from ae_core.jobs import JobRefused
 from ae_core.registry import MODELS
-from ui import jobs
+from ui import jobs, state
 
 
 def job_status(job) -> None:
@@ -49,11 +49,13 @@ def watch() -> None:
 
 
 def retrain_panel() -> None:
+    state.keep("rt_model", "rt_preset")
     with st.sidebar:
         st.divider()
         st.subheader("Retrain")
         key = st.selectbox("Model to retrain", list(MODELS), format_func=lambda k: MODELS[k].name, key="rt_model")
         preset = st.radio("Preset", list(jobs.PRESETS), format_func=jobs.PRESETS.get, key="rt_preset")
+        state.remember("rt_model", "rt_preset")
         cfg = jobs.preset_config(key, preset)
         st.caption(
             f"{cfg.epochs} epoch(s) on {cfg.train_size:,} images, lr {cfg.lr:g}, noise {cfg.noise_factor:g}: "

@@ -98,3 +98,19 @@ def uploaded_run(blob: bytes, sidecar: bytes, filename: str):
     job.test_metrics = meta.get("test_metrics")
     runs[run_id] = job
     return job
+
+
+def keep(*keys: str) -> None:
+    """Bring back widget values that Streamlit dropped because the widget was not drawn in the last run
+    (another page, or another input source), so settings survive page switches."""
+    ss = st.session_state
+    for k in keys:
+        if k not in ss and f"_keep_{k}" in ss:
+            ss[k] = ss[f"_keep_{k}"]
+
+
+def remember(*keys: str) -> None:
+    ss = st.session_state
+    for k in keys:
+        if k in ss:
+            ss[f"_keep_{k}"] = ss[k]
