@@ -16,11 +16,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# Debian's chromium for the browser tests (Playwright's own browser download needs internet).
+# Debian's chromium (browser tests; Playwright's own download needs internet) and nginx (the deploy test).
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
-	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; fi
+	@if ! command -v chromium >/dev/null 2>&1 || ! [ -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium nginx; \
+	  else echo "Browser tests need Debian's chromium and nginx: sudo apt-get install chromium nginx" >&2; exit 1; fi; fi
 
 run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py
