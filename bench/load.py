@@ -148,8 +148,8 @@ def nginx_front(ports: list[int]):
             "daemon off;",
         ],
         stderr=subprocess.STDOUT,
-        stdout=open(tmp / "out.log", "w"),
-    )  # noqa: SIM115
+        stdout=open(tmp / "out.log", "w"),  # noqa: SIM115 - lives as long as nginx
+    )
     try:
         time.sleep(1.0)
         if proc.poll() is not None:
