@@ -22,6 +22,8 @@ class Panel:
     psnr: float | None = None  # against the clean digit; None for the clean panel itself
     ssim: float | None = None
     residual: np.ndarray | None = None  # (28, 28) in [-1, 1]: model input minus output, what it removed
+    label: int | None = None  # the digit classifier's reading of this image
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,9 @@ class Comparison:
         return {
             "settings": self.settings,
             "scores": {
-                p.key: {"name": p.name, "psnr": p.psnr, "ssim": p.ssim} for p in self.panels if p.psnr is not None
+                p.key: {"name": p.name, "psnr": p.psnr, "ssim": p.ssim, "reads_as": p.label, "confidence": p.confidence}
+                for p in self.panels
+                if p.psnr is not None
             },
             "best": {"psnr": self.best("psnr"), "ssim": self.best("ssim")},
         }
@@ -64,6 +68,7 @@ def compare(
     models: dict[str, nn.Module],
     baseline_keys: list[str] = (),
     feed_clean: bool = False,
+    classifier: nn.Module | None = None,
 ) -> Comparison:
     """Every model gets the identical input tensor; all scores are against `clean` (28, 28) in [0, 1]."""
     clean = np.asarray(clean, np.float32).reshape(28, 28)
@@ -78,21 +83,21 @@ def compare(
     ref = torch.from_numpy(clean).reshape(1, 1, 28, 28)
     stack = torch.cat([x] + [o for *_, o in outs])  # (1 + len(outs), 1, 28, 28)
     scores = metrics.per_image(ref.expand_as(stack), stack)
+    labels, confs = [None] * (len(stack) + 1), [None] * (len(stack) + 1)
+    if classifier is not None:
+        from .classifier import predict
+
+        lab, conf = predict(classifier, torch.cat([ref, stack]))  # the clean digit, the input, then every output
+        labels, confs = lab.tolist(), conf.tolist()
+    mode = "Clean input" if feed_clean else "Noisy"
+    psnr0, ssim0 = float(scores["psnr"][0]), float(scores["ssim"][0])
     panels = [
-        Panel("clean", "Clean", "input", clean),
-        Panel(
-            "input",
-            "Clean input" if feed_clean else "Noisy",
-            "input",
-            model_input,
-            float(scores["psnr"][0]),
-            float(scores["ssim"][0]),
-        ),
+        Panel("clean", "Clean", "input", clean, label=labels[0], confidence=confs[0]),
+        Panel("input", mode, "input", model_input, psnr0, ssim0, label=labels[1], confidence=confs[1]),
     ]
     for i, (key, name, kind, out) in enumerate(outs, start=1):
         img = out[0, 0].numpy()
-        panels.append(
-            Panel(key, name, kind, img, float(scores["psnr"][i]), float(scores["ssim"][i]), model_input - img)
-        )
+        psnr, ssim = float(scores["psnr"][i]), float(scores["ssim"][i])
+        panels.append(Panel(key, name, kind, img, psnr, ssim, model_input - img, labels[i + 1], confs[i + 1]))
     settings = {"noise_type": noise_type, "factor": float(factor), "seed": int(seed), "feed_clean": bool(feed_clean)}
     return Comparison(clean, model_input, panels, settings)

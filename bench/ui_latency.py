@@ -19,6 +19,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests import browser  # noqa: E402
 
+PAUSE = 0.3  # seconds between key presses (--pause); 0 measures back-to-back presses
+
 CHANGED = """([before, n, sel]) => {
   const imgs = [...document.querySelectorAll(sel)].slice(-n);
   return imgs.length === n && imgs.every((e, i) => e.getAttribute('src') !== before[i] && e.complete && e.naturalWidth > 0);
@@ -46,6 +48,7 @@ def measure(url: str, n_outputs: int, n: int, heading: str, sel: str) -> list[fl
             if i >= 3:
                 times.append(time.perf_counter() - t0)
             browser.wait_idle(page)
+            time.sleep(PAUSE)  # a person pauses between moves; the same for both apps
         b.close()
     return times
 
@@ -53,7 +56,10 @@ def measure(url: str, n_outputs: int, n: int, heading: str, sel: str) -> list[fl
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=25)
+    ap.add_argument("--pause", type=float, default=0.3, help="seconds between presses (0: back-to-back)")
     a = ap.parse_args()
+    global PAUSE
+    PAUSE = a.pause
     root = Path(__file__).resolve().parent.parent
     with browser.streamlit_server(root / "bench" / "floor_app.py") as url:
         floor = measure(url, 5, a.n, "Floor", "[data-testid='stMain'] [data-testid='stImage'] img")
@@ -66,6 +72,7 @@ def main() -> int:
         "playground_p90_ms": round(sorted(ours)[int(0.9 * len(ours))] * 1000, 1),
         "floor_p90_ms": round(sorted(floor)[int(0.9 * len(floor))] * 1000, 1),
         "n": a.n,
+        "pause_s": a.pause,
         "target_ratio": 1.5,
     }
     print(json.dumps(res))

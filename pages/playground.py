@@ -9,7 +9,7 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, panels, params, state
+from ui import frame, insight, panels, params, state
 
 frame.setup()
 st.title("Playground")
@@ -184,11 +184,22 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
             st.info(hint)
         return
     run_models = {k: models[k] for k in ss.pg_models if k in models}
-    cmp = compare.compare(clean, ss.pg_noise, ss.pg_factor, ss.pg_seed, run_models, ss.pg_baselines, feed_clean)
+    clf = insight.digit_classifier()
+    cmp = compare.compare(
+        clean,
+        ss.pg_noise,
+        ss.pg_factor,
+        ss.pg_seed,
+        run_models,
+        ss.pg_baselines,
+        feed_clean,
+        classifier=clf[1] if clf else None,
+    )
     st.html(panels.row_html(cmp, show_res))
     st.caption(
         f"Input: {what}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
-        "PSNR and SSIM are against the clean digit, best in green★. Residuals: red = removed, blue = added."
+        'PSNR and SSIM are against the clean digit, best in green★; "reads as" is a digit classifier\'s verdict. '
+        "Residuals: red = removed, blue = added."
     )
     meta = cmp.to_json() | {"input": what}
     d1, d2, _ = st.columns([1, 1, 3])

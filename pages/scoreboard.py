@@ -99,12 +99,14 @@ rule = (
 
 def curve(metric: str, title: str):
     data = cf.dropna(subset=[metric])
+    # An exact copy scores 100 dB (the cap); keep the interesting range in view.
+    scale = alt.Scale(domain=[0, 40], clamp=True) if metric == "psnr" else alt.Scale(zero=False)
     line = (
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
             x=alt.X("factor:Q", title="noise factor"),
-            y=alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{metric}:Q", title=title, scale=scale),
             color=alt.Color("name:N", title=None),
             tooltip=["name", "factor", alt.Tooltip(f"{metric}:Q", format=".3f")],
         )

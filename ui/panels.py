@@ -17,6 +17,7 @@ CSS = """
 .ae-panel .ae-score {margin-top: 0.3rem; line-height: 1.35; font-variant-numeric: tabular-nums;}
 .ae-panel .ae-best {color: #3dd56d; font-weight: 700;}
 .ae-panel .ae-res {margin-top: 0.4rem;}
+.ae-panel .ae-pred {margin-top: 0.2rem; font-size: 0.82rem; opacity: 0.85;}
 .ae-kind-baseline .ae-name {font-style: italic;}
 </style>
 """
@@ -33,7 +34,7 @@ def _score(p: Panel, best: dict[str, str | None]) -> str:
     return "<br>".join(out)
 
 
-def row_html(cmp: Comparison, show_residuals: bool, extra: dict[str, str] | None = None) -> str:
+def row_html(cmp: Comparison, show_residuals: bool) -> str:
     """One grid row: name, image, scores (best highlighted) and optionally the residual, for every panel."""
     best = {m: cmp.best(m) for m in ("psnr", "ssim")}
     cells = []
@@ -44,8 +45,11 @@ def row_html(cmp: Comparison, show_residuals: bool, extra: dict[str, str] | None
         ]
         if p.psnr is not None:
             parts.append(f'<div class="ae-score">{_score(p, best)}</div>')
-        if extra and p.key in extra:
-            parts.append(f'<div class="ae-score">{extra[p.key]}</div>')
+        if p.label is not None:
+            parts.append(
+                f'<div class="ae-pred" title="What a digit classifier reads">reads as <b>{p.label}</b> '
+                f"({p.confidence:.0%})</div>"
+            )
         if show_residuals and p.residual is not None:
             parts.append(f'<div class="ae-res">{_img(render.residual_png(p.residual, 1), p.name + " residual")}</div>')
         cells.append(f'<div class="ae-panel ae-kind-{p.kind}" data-key="{p.key}">{"".join(parts)}</div>')

@@ -1,0 +1,51 @@
+"""The Scoreboard and Inside pages in a real browser: they render, and the charts follow the noise type."""
+
+import pytest
+
+from tests import browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_scoreboard_and_inside_pages(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "200"}) as url, sync_playwright() as p:
+        b = browser.launch(p)
+        page = b.new_page(viewport={"width": 1500, "height": 1400})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+
+        page.get_by_role("link", name="Scoreboard").click()
+        page.get_by_text("Test set at Gaussian 0.5").wait_for(timeout=120_000)
+        charts = page.locator("[data-testid='stVegaLiteChart']")
+        page.wait_for_function(
+            "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg\").length >= 4",
+            timeout=180_000,
+        )
+        browser.wait_idle(page, 180)
+        before = charts.first.screenshot()
+        page.screenshot(path=str(tmp_path / "scoreboard.png"), full_page=True)
+
+        page.get_by_label("Noise type").click()
+        page.get_by_role("option", name="Masking").click()
+        page.get_by_text("Test set at Masking 0.5").wait_for(timeout=120_000)
+        browser.wait_idle(page, 180)
+        page.wait_for_function(
+            "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg\").length >= 4",
+            timeout=60_000,
+        )
+        assert charts.first.screenshot() != before  # the robustness curve was redrawn for masking noise
+        assert "Traceback" not in page.inner_text("body")
+
+        page.get_by_role("link", name="Inside the models").click()
+        page.get_by_role("heading", name="Inside the models").wait_for(timeout=60_000)
+        for heading in ("Architecture", "Latent map", "Interpolation", "Stress tests"):
+            page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Conv DAE").click()
+        page.get_by_text("→ 4×4×32 →").wait_for(timeout=30_000)  # the tutorial's bottleneck, in the shape story
+        page.screenshot(path=str(tmp_path / "inside.png"), full_page=True)
+        assert not errors, errors
+        b.close()
