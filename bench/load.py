@@ -39,8 +39,14 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def server_pids(port_procs) -> list[int]:
-    return [p.pid for p in port_procs]
+def cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 async def changed(page, before: list[str], timeout: float) -> None:
@@ -70,6 +76,7 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
     n = 0
     while time.monotonic() < deadline and n < MAX_ACTIONS:
         n += 1
+        action = "digit" if n % 5 == 0 else "draw" if n % 11 == 0 else "slider"
         try:
             before = await srcs(page)
             if n % 5 == 0:  # switch digits
@@ -99,7 +106,7 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
             if "Traceback" in await page.inner_text("body"):
                 stats["errors"].append("traceback on page")
         except Exception as e:  # noqa: BLE001
-            stats["stuck" if "Timeout" in type(e).__name__ else "errors"].append(f"session {i}: {type(e).__name__}")
+            stats["stuck" if "Timeout" in type(e).__name__ else "errors"].append(f"session {i} {action}: {type(e).__name__}")
             with contextlib.suppress(Exception):
                 await page.reload()
                 await page.wait_for_function(f"() => document.querySelectorAll('{ROW}').length >= 6", timeout=60_000)
@@ -186,7 +193,10 @@ def main() -> int:
         rss0 = rss_mb(pids)
         results = []
         for n in a.n:
+            c0, t0 = cpu_s(pids), time.monotonic()
             r = asyncio.run(run_load(url, n, a.seconds))
+            # How much of the 2 cores the app itself used; the rest went to the N browsers on the same machine.
+            r["server_cpu_share"] = round((cpu_s(pids) - c0) / (time.monotonic() - t0) / (os.cpu_count() or 1), 2)
             r["single_session_p50_ms"] = single["p50_ms"]
             r["rss_before_mb"], r["rss_after_mb"] = round(rss0, 1), round(rss_mb(pids), 1)
             r["rss_growth_mb"] = round(r["rss_after_mb"] - r["rss_before_mb"], 1)

@@ -88,3 +88,20 @@ def output_srcs(page) -> list[str]:
 
 
 OUTPUT_IMGS = ".ae-panel > img"
+
+
+@contextlib.contextmanager
+def app_page(url: str, height: int = 1200):
+    """Chromium on the app's start page; yields the page and fails if any JavaScript error happened."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        page = b.new_page(viewport={"width": 1500, "height": height})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+        yield page
+        assert not errors, errors
+        b.close()

@@ -8,15 +8,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_scoreboard_and_inside_pages(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "200"}) as url, sync_playwright() as p:
-        b = browser.launch(p)
-        page = b.new_page(viewport={"width": 1500, "height": 1400})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "200"}) as url, browser.app_page(url, 1400) as page:
 
         page.get_by_role("link", name="Scoreboard").click()
         page.get_by_text("Test set at Gaussian 0.5").wait_for(timeout=120_000)
@@ -47,5 +39,3 @@ def test_scoreboard_and_inside_pages(tmp_path):
         page.get_by_role("tab", name="Conv DAE").click()
         page.get_by_text("→ 4×4×32 →").wait_for(timeout=30_000)  # the tutorial's bottleneck, in the shape story
         page.screenshot(path=str(tmp_path / "inside.png"), full_page=True)
-        assert not errors, errors
-        b.close()

@@ -15,18 +15,8 @@ def app_url():
 
 @pytest.fixture
 def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = browser.launch(p)
-        pg = b.new_page(viewport={"width": 1500, "height": 1200})
-        errors = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(app_url)
-        pg.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    with browser.app_page(app_url) as pg:
         yield pg
-        assert not errors, errors
-        b.close()
 
 
 def scores_text(page) -> str:

@@ -25,15 +25,7 @@ def epoch_in_sidebar(page) -> int:
 
 
 def test_sidebar_retrain_switch_pages_stop_and_use(app_url, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = browser.launch(p)
-        page = b.new_page(viewport={"width": 1500, "height": 1300})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url)
-        page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    with browser.app_page(app_url, 1300) as page:
         page.wait_for_function(f"() => document.querySelectorAll('{browser.OUTPUT_IMGS}').length >= 7", timeout=60_000)
         dense_before = page.locator(".ae-panel[data-key='dense_dae'] > img").get_attribute("src")
 
@@ -96,5 +88,3 @@ def test_sidebar_retrain_switch_pages_stop_and_use(app_url, tmp_path):
             timeout=10_000,
         )
         page.screenshot(path=str(tmp_path / "after-stop.png"), full_page=True)
-        assert not errors, errors
-        b.close()
