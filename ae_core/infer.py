@@ -11,8 +11,3 @@ def run(model: nn.Module, x: torch.Tensor, batch: int = 2000) -> tuple[torch.Ten
     """(images in [0, 1], logits), both (N, 1, 28, 28), for inputs x of that shape. The model is not changed."""
     logits = torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)]) if len(x) else x.clone()
     return torch.sigmoid(logits), logits
-
-
-@torch.inference_mode()
-def encode(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return model.encode(x)

@@ -98,6 +98,17 @@ def dense_filters(model: nn.Module) -> np.ndarray:
     return ((w - lo) / (hi - lo).clamp_min(1e-8)).numpy()
 
 
+def as_input(img: np.ndarray) -> torch.Tensor:
+    """One (28, 28) image in [0, 1] as the (1, 1, 28, 28) batch the models take."""
+    return torch.from_numpy(np.asarray(img, np.float32)).reshape(1, 1, 28, 28)
+
+
+def code_images(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """The Basic AE's 64-unit codes of a batch as (N, 8, 8) images, each scaled by its largest unit."""
+    c = codes(model, x).reshape(len(x), 8, 8)
+    return (c / c.amax((1, 2), keepdim=True).clamp_min(1e-8)).numpy()
+
+
 @torch.inference_mode()
 def codes(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Flattened codes (N, D) of a batch (N, 1, 28, 28)."""

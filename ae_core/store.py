@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .data import PROJECT_DIR
-from .registry import ALL, MODELS, build
+from .registry import ALL, build
 
 WEIGHTS_DIR = Path(os.environ.get("AE_LAB_WEIGHTS", PROJECT_DIR / "weights"))
 MAX_TENSOR_BYTES = 16 * 1024 * 1024  # the largest model is ~0.5 MB
@@ -262,8 +262,3 @@ def load(name: str, directory: Path = WEIGHTS_DIR, expect_key: str | None = None
 
 def load_model(model_key: str, directory: Path = WEIGHTS_DIR) -> tuple[dict, nn.Module]:
     return load(model_key, directory, expect_key=model_key)
-
-
-def available(directory: Path = WEIGHTS_DIR) -> dict[str, bool]:
-    """Which model keys have weights in a folder (without validating them)."""
-    return {k: (Path(directory) / f"{k}.json").is_file() for k in MODELS}

@@ -106,7 +106,9 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
             if "Traceback" in await page.inner_text("body"):
                 stats["errors"].append("traceback on page")
         except Exception as e:  # noqa: BLE001
-            stats["stuck" if "Timeout" in type(e).__name__ else "errors"].append(f"session {i} {action}: {type(e).__name__}")
+            stats["stuck" if "Timeout" in type(e).__name__ else "errors"].append(
+                f"session {i} {action}: {type(e).__name__}"
+            )
             with contextlib.suppress(Exception):
                 await page.reload()
                 await page.wait_for_function(f"() => document.querySelectorAll('{ROW}').length >= 6", timeout=60_000)

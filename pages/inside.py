@@ -2,7 +2,6 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from ae_core import compare, inspect, render
 from ae_core.config import NOISE_TYPES
@@ -29,7 +28,7 @@ if current is None:
     st.caption("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here).")
 else:
     st.caption("Your digit: the one currently on the Playground.")
-x_current = torch.from_numpy(np.asarray(current, np.float32)).reshape(1, 1, 28, 28)
+x_current = inspect.as_input(current)
 
 
 def img(a, scale: int = 1) -> bytes:
@@ -55,14 +54,13 @@ for tab, model in zip(tabs, models.values(), strict=True):
 if "basic_ae" in models:
     st.subheader("Basic AE codes")
     five = digits.batch(slice(0, 5))
-    codes = inspect.codes(models["basic_ae"], five)  # (5, 64)
+    code_imgs = inspect.code_images(models["basic_ae"], five)
     recon = compare.run_model(models["basic_ae"], five)
     cols = st.columns(5)
     for i, col in enumerate(cols):
-        code = codes[i].reshape(8, 8)
         col.image(img(five[i, 0]), width="stretch", caption=f"digit {int(digits.labels[i])}", output_format="PNG")
         col.image(
-            img(code / code.max().clamp_min(1e-8)),
+            img(code_imgs[i]),
             width="stretch",
             caption="its 64-unit code as 8×8",
             output_format="PNG",
@@ -84,11 +82,7 @@ if dense:
 if "conv_dae" in models:
     st.subheader("Conv DAE feature maps for your digit")
     noisy_toggle = st.toggle("Add Gaussian 0.5 noise first", value=True, key="in_fm_noisy")
-    x = (
-        torch.from_numpy(compare.noisy_digit(current, "gaussian", 0.5, 0)).reshape(1, 1, 28, 28)
-        if noisy_toggle
-        else x_current
-    )
+    x = inspect.as_input(compare.noisy_digit(current, "gaussian", 0.5, 0)) if noisy_toggle else x_current
     maps = inspect.feature_maps(models["conv_dae"], x)
     cols = st.columns(4)
     for i, (layer, m) in enumerate(maps):
@@ -106,7 +100,7 @@ lm_noise = c[0].selectbox("Noise for your digit", NOISE_TYPES, format_func=NOISE
 lm_factor = c[1].slider("Factor", 0.0, 1.0, 0.5, 0.05, key="in_lm_factor")
 sub = insight.subset()
 pool = sub.batch(slice(0, 2000))
-noisy_current = torch.from_numpy(compare.noisy_digit(current, lm_noise, lm_factor, 0)).reshape(1, 1, 28, 28)
+noisy_current = inspect.as_input(compare.noisy_digit(current, lm_noise, lm_factor, 0))
 charts = []
 for key, model in models.items():
     p = insight.cached(
@@ -169,7 +163,7 @@ for key, model in models.items():
     )
 st.markdown("**A non-digit input** shows the prior each model learned: everything is pulled towards digits.")
 shape = st.radio("Shape", list(inspect.SHAPES), horizontal=True, key="in_shape")
-x_shape = torch.from_numpy(inspect.SHAPES[shape]()).reshape(1, 1, 28, 28)
+x_shape = inspect.as_input(inspect.SHAPES[shape]())
 outs = [compare.run_model(m, x_shape)[0, 0] for m in models.values()]
 st.image(
     render.grid([x_shape[0, 0]] + outs, nrow=len(outs) + 1, scale=4),

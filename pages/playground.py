@@ -110,6 +110,8 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
         i = int(idx[ss.pg_pos])
         st.session_state.pg_digit = i
         st.caption(f"Test digit #{i}, label **{int(digits.labels[i])}**, from the {digits.source}.")
+        if not digits.full:
+            st.info(state.dataset_note())
         info.image(
             render.gray_png(digits.images[i].numpy() / 255, 1),
             width=140,

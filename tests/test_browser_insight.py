@@ -9,7 +9,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_scoreboard_and_inside_pages(tmp_path):
     with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "200"}) as url, browser.app_page(url, 1400) as page:
-
         page.get_by_role("link", name="Scoreboard").click()
         page.get_by_text("Test set at Gaussian 0.5").wait_for(timeout=120_000)
         charts = page.locator("[data-testid='stVegaLiteChart']")

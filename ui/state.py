@@ -114,3 +114,8 @@ def remember(*keys: str) -> None:
     for k in keys:
         if k in ss:
             ss[f"_keep_{k}"] = ss[k]
+
+
+def dataset_note() -> str:
+    """Why only the bundled sample is in use, and how to provide the full dataset."""
+    return data.dataset_status()[1]
