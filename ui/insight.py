@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -29,11 +30,26 @@ def cached(key: tuple, compute, label: str):
     bar = st.progress(0.0, text=label)
     with lock:
         if key not in results:
-            results[key] = compute(lambda frac, text=label: bar.progress(min(frac, 1.0), text=text))
+            # Bulk scoring is rare and one at a time (this lock): let it use every core, then go back to the
+            # app's one thread per request.
+            with all_cores():
+                results[key] = compute(lambda frac, text=label: bar.progress(min(frac, 1.0), text=text))
             if len(results) > 64:
                 results.pop(next(iter(results)))
     bar.empty()
     return results[key]
+
+
+@contextlib.contextmanager
+def all_cores():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def weights_id(models: dict) -> tuple:
