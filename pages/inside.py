@@ -9,17 +9,13 @@ from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ui import frame, insight, state
 
-frame.setup()
-st.title("Inside the models")
-st.write(
+frame.page(
+    "Inside the models",
     "What each autoencoder has learned: its layers and shapes, its codes and filters, the Conv DAE's feature maps "
-    "for your digit, where digits land in code space, and how the models behave when pushed."
+    "for your digit, where digits land in code space, and how the models behave when pushed.",
 )
-frame.retrain_sidebar()  # the sidebar's Retrain panel first: this page has no sidebar controls of its own
 
-models, origin, errors = state.active_models()
-for msg in errors.values():
-    st.error(msg)
+models, origin = state.models_or_errors()
 digits = state.test_set()
 ss = st.session_state
 current = ss.get("pg_current")  # the playground's current clean digit (28, 28), if any

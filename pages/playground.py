@@ -11,11 +11,11 @@ from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ui import frame, insight, panels, params, state
 
-frame.setup()
-st.title("Playground")
-st.write(
+frame.page(
+    "Playground",
     "Draw, pick or upload a digit, add noise, and see what each autoencoder and each classical filter makes of "
-    "the same noisy image, scored against the clean digit."
+    "the same noisy image, scored against the clean digit.",
+    sidebar_first=False,
 )
 
 digits = state.test_set()
@@ -46,9 +46,7 @@ if "pg_source" not in ss:  # first run of this session: start from the URL
 for notice in ss.pop("pg_notices", []):
     st.toast(notice, icon="⚠️")
 
-models, origin, errors = state.active_models()
-for msg in errors.values():
-    st.error(msg)
+models, origin = state.models_or_errors()
 
 with st.sidebar:
     st.subheader("Show")

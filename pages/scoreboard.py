@@ -11,17 +11,13 @@ from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ui import frame, insight, jobs, state
 
-frame.setup()
-st.title("Scoreboard")
-st.write(
+frame.page(
+    "Scoreboard",
     "How every model, the noisy input and the classical filters score on the MNIST test set, how they hold up as the "
-    "noise grows, which digits they find hard, and whether denoising makes digits recognisable again."
+    "noise grows, which digits they find hard, and whether denoising makes digits recognisable again.",
 )
-frame.retrain_sidebar()  # the sidebar's Retrain panel first: this page has no sidebar controls of its own
 
-models, origin, errors = state.active_models()
-for msg in errors.values():
-    st.error(msg)
+models, origin = state.models_or_errors()
 digits = state.test_set()
 if not digits.full:
     st.warning(f"The full MNIST test set is not available, so these scores use the {digits.source}.")

@@ -8,13 +8,11 @@ from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ui import frame, jobs, state
 
-frame.setup()
-st.title("Train")
-st.write(
+frame.page(
+    "Train",
     "Retrain any of the three autoencoders with your own settings and watch it learn: live loss curves, "
-    "validation digits after every epoch, and a history of this session's runs to compare, activate and save."
+    "validation digits after every epoch, and a history of this session's runs to compare, activate and save.",
 )
-frame.retrain_sidebar()  # the sidebar's Retrain panel first: this page has no sidebar controls of its own
 
 ss = st.session_state
 keys = st.multiselect(

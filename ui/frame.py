@@ -20,3 +20,13 @@ def retrain_sidebar() -> None:
     from ui.sidebar import retrain_panel
 
     retrain_panel()
+
+
+def page(title: str, intro: str, sidebar_first: bool = True) -> None:
+    """Every page opens the same way: config, title, one sentence on what it shows, and (for pages without sidebar
+    controls of their own) the Retrain panel."""
+    setup()
+    st.title(title)
+    st.write(intro)
+    if sidebar_first:
+        retrain_sidebar()

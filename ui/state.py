@@ -56,6 +56,14 @@ def active_models() -> tuple[dict, dict[str, str], dict[str, str]]:
     return models, origin, errors
 
 
+def models_or_errors() -> tuple[dict, dict[str, str]]:
+    """active_models() for a page, showing any refused weights as errors (the page goes on with the others)."""
+    models, origin, errors = active_models()
+    for msg in errors.values():
+        st.error(msg)
+    return models, origin
+
+
 def sidecar_of(key: str) -> dict | None:
     loaded, _ = default_models()
     return loaded[key][0] if key in loaded else None
