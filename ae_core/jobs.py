@@ -142,12 +142,13 @@ class JobManager:
             return {s: sum(j.state == s for j in self._jobs.values()) for s in STATES}
 
     def wait(self, job_id: str, timeout: float = 60) -> Job:
+        """Block until the job has ended and its thread has exited (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        while self._jobs[job_id].state == "queued" and time.monotonic() < deadline:
+            time.sleep(0.02)
         t = self._threads.get(job_id)
         if t is not None:
-            t.join(timeout)
-        deadline = time.monotonic() + timeout
-        while self._jobs[job_id].active and time.monotonic() < deadline:
-            time.sleep(0.02)
+            t.join(max(0.0, deadline - time.monotonic()))
         return self._jobs[job_id]
 
     def live_threads(self) -> int:
@@ -173,12 +174,13 @@ class JobManager:
         job.state, job.finished = state, time.time()
         if error:
             job.error = error
-        self._threads.pop(job.id, None)
 
     def _prune(self) -> None:
         done = sorted((j for j in self._jobs.values() if not j.active), key=lambda j: j.finished or 0)
         for j in done[: max(0, len(done) - self.keep_finished)]:
             del self._jobs[j.id]
+        for job_id in [i for i, t in self._threads.items() if not t.is_alive()]:
+            del self._threads[job_id]
 
     def _training_data(self, job: Job) -> Digits:
         if self._data is not None:

@@ -55,14 +55,11 @@ def all_cores():
 def weights_id(models: dict) -> tuple:
     """A hashable identity of the active weights: saved default sha256, or the session run's id."""
     active = st.session_state.get("active_runs", {})
-    ids = []
-    for k in models:
-        if k in active:
-            ids.append((k, active[k]["id"]))
-        else:
-            sc = state.sidecar_of(k)
-            ids.append((k, sc["sha256"] if sc else "missing"))
-    return tuple(ids)
+    defaults, _ = state.default_models()  # read the sidecars once, not once per model
+    return tuple(
+        (k, active[k]["id"] if k in active else defaults[k][0]["sha256"] if k in defaults else "missing")
+        for k in models
+    )
 
 
 @st.cache_resource(show_spinner=False)
