@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export MNIST_DIR ?= $(abspath ../shared/mnist)
 
-.PHONY: run test lint format chromium weights bench clean
+.PHONY: run dev test lint format chromium weights bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ chromium:
 
 run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py
+
+# For working on the code: reload on save (the shipped config turns the watcher off for serving).
+dev: $(VENV)/.runtime
+	$(VENV)/bin/streamlit run app.py --server.fileWatcherType auto --server.runOnSave true
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -49,92 +49,157 @@ def cpu_s(pids: list[int]) -> float:
     return total
 
 
-async def changed(page, before: list[str], timeout: float) -> None:
+# Armed before each action: a MutationObserver notes when the output images change and the frame after that (the
+# render), and a keydown listener notes when the key reached the page. The browser measures its own latency, so the
+# Python driver's scheduling on a busy machine is not counted; the driver's wall time is reported next to it.
+ARM_JS = """([sel, timeoutMs]) => {
+  if (!window.__aeKeyHook) {  // one listener per page: when the last key reached it
+    window.__aeKeyHook = true;
+    document.addEventListener('keydown', e => { window.__aeKeyT = e.timeStamp; }, {capture: true});
+  }
+  if (window.__aeDisarm) window.__aeDisarm();
+  const srcs = () => [...document.querySelectorAll(sel)].map(e => e.getAttribute('src'));
+  const before = srcs(), armed = performance.now(), slider = document.querySelector('[data-testid=stSlider] input');
+  window.__aeSlider0 = slider && slider.value;
+  window.__aeKeyT = null;
+  window.__aeWait = new Promise((resolve, reject) => {
+    const changed = () => { const now = srcs();
+      return now.length > 1 && now.slice(1).some((s, i) => s !== before[i + 1]); };
+    const obs = new MutationObserver(() => {
+      if (!changed()) return;
+      window.__aeDisarm();
+      requestAnimationFrame(() => resolve({ms: performance.now() - (window.__aeKeyT ?? armed),
+                                           traceback: document.body.textContent.includes('Traceback')}));
+    });
+    const timer = setTimeout(() => { obs.disconnect(); reject(new Error('Timeout: outputs did not change')); },
+                             timeoutMs);
+    window.__aeDisarm = () => { obs.disconnect(); clearTimeout(timer); };
+    obs.observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+  });
+  window.__aeWait.catch(() => {});  // a re-armed wait is not an unhandled rejection
+}"""
+
+
+STATE_JS = """() => {
+  const s = document.querySelector('[data-testid=stSlider] input');
+  const run = document.querySelector('[data-testid=stStatusWidget]');
+  return `slider=${window.__aeSlider0}->${s && s.value} focused=${document.activeElement === s} url=${location.search} `
+       + `status=${run ? run.textContent.trim() : 'idle'} imgs=${document.querySelectorAll('.ae-panel > img').length} `
+       + `canvas=${document.querySelectorAll('canvas').length}`;
+}"""
+
+
+async def arm(page) -> None:
+    await page.evaluate(ARM_JS, [ROW, STUCK_S * 1000])
+
+
+async def rendered(page) -> dict:
+    """{'ms': in-page latency from the key press (or arming) to the frame after the outputs changed, 'traceback'}."""
+    return await page.evaluate("() => window.__aeWait")
+
+
+async def ready(page, timeout: float) -> None:
+    await page.wait_for_function(f"() => document.querySelectorAll('{ROW}').length >= 6", timeout=timeout * 1000)
+
+
+async def idle(page) -> None:
+    """Streamlit has finished the run (its status widget is gone)."""
     await page.wait_for_function(
-        "([sel, before]) => { const now = [...document.querySelectorAll(sel)].map(e => e.getAttribute('src'));"
-        " return now.length > 1 && now.slice(1).some((s, i) => s !== before[i + 1]); }",
-        arg=[ROW, before],
-        timeout=timeout * 1000,
-        polling="raf",
+        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=STUCK_S * 1000
     )
-
-
-async def srcs(page) -> list[str]:
-    return await page.eval_on_selector_all(ROW, "els => els.map(e => e.getAttribute('src'))")
 
 
 async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
     page = await ctx.new_page()
     try:
         await page.goto(url, timeout=60_000)
-        await page.wait_for_function(f"() => document.querySelectorAll('{ROW}').length >= 6", timeout=90_000)
+        await ready(page, 90)
     except Exception as e:  # noqa: BLE001 - a session that cannot even load counts as an error
         stats["errors"].append(f"load: {type(e).__name__}")
         return
     deadline = time.monotonic() + seconds
     slider = page.get_by_role("slider", name="Noise factor")
-    n = 0
+    n, last = 0, "load"
     while time.monotonic() < deadline and n < MAX_ACTIONS:
         n += 1
         action = "digit" if n % 5 == 0 else "draw" if n % 11 == 0 else "slider"
         try:
-            before = await srcs(page)
-            if n % 5 == 0:  # switch digits
+            if action == "digit":
+                await arm(page)
                 await page.get_by_role("button", name="Random digit").click()
-                await changed(page, before, STUCK_S)
-            elif n % 11 == 0:  # draw a stroke, then go back to MNIST digits
+                r = await rendered(page)
+                stats["digit"].append(r["ms"] / 1000)
+            elif action == "draw":  # a stroke on the canvas, then back to MNIST digits
                 await page.get_by_text("Draw", exact=True).click()
                 canvas = page.locator("canvas").last
                 await canvas.wait_for(timeout=STUCK_S * 1000)
+                await idle(page)  # as a person would, draw once the canvas has stopped moving
                 box = await canvas.bounding_box()
+                await arm(page)  # the row is empty until something is drawn
                 await page.mouse.move(box["x"] + 80, box["y"] + 60)
                 await page.mouse.down()
                 await page.mouse.move(box["x"] + 200, box["y"] + 70, steps=5)
                 await page.mouse.move(box["x"] + 120, box["y"] + 230, steps=5)
                 await page.mouse.up()
-                await changed(page, before, STUCK_S)
+                r = await rendered(page)
+                stats["draw"].append(r["ms"] / 1000)
+                await arm(page)  # back to MNIST digits: wait for their outputs, not the drawing's old ones
                 await page.get_by_text("MNIST digit", exact=True).click()
-                await page.wait_for_function(
-                    f"() => document.querySelectorAll('{ROW}').length >= 6", timeout=STUCK_S * 1000
-                )
-            else:  # move the slider
+                await rendered(page)
+            else:  # move the slider one step with the keyboard
                 await slider.focus()
+                await arm(page)
                 t0 = time.perf_counter()
                 await page.keyboard.press("ArrowRight" if n % 2 else "ArrowLeft")
-                await changed(page, before, STUCK_S)
-                stats["latency"].append(time.perf_counter() - t0)
-            if "Traceback" in await page.inner_text("body"):
-                stats["errors"].append("traceback on page")
+                r = await rendered(page)
+                stats["driver"].append(time.perf_counter() - t0)
+                stats["latency"].append(r["ms"] / 1000)
+            if r["traceback"]:
+                stats["errors"].append(f"session {i} {action}: traceback on page")
+            last = action
         except Exception as e:  # noqa: BLE001
-            stats["stuck" if "Timeout" in type(e).__name__ else "errors"].append(
-                f"session {i} {action}: {type(e).__name__}"
-            )
+            msg = str(e).splitlines()[0][:120]
+            kind = "stuck" if "Timeout" in type(e).__name__ or "Timeout" in msg else "errors"
+            with contextlib.suppress(Exception):  # what the page showed, to tell a lost input from a slow server
+                msg += " | " + await page.evaluate(STATE_JS)
+            stats[kind].append(f"session {i} {action} after {last}: {type(e).__name__}: {msg}")
+            last = f"failed {action}"
             with contextlib.suppress(Exception):
                 await page.reload()
-                await page.wait_for_function(f"() => document.querySelectorAll('{ROW}').length >= 6", timeout=60_000)
+                await ready(page, 60)
     stats["actions"] += n
     await page.close()
 
 
 async def run_load(url: str, n: int, seconds: float) -> dict:
-    stats = {"latency": [], "errors": [], "stuck": [], "actions": 0}
+    stats = {"latency": [], "driver": [], "digit": [], "draw": [], "errors": [], "stuck": [], "actions": 0}
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=browser.CHROMIUM, args=browser.CHROMIUM_ARGS)
         ctxs = [await b.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
         await asyncio.gather(*(session(c, url, seconds, stats, i) for i, c in enumerate(ctxs)))
         await b.close()
-    lat = sorted(stats["latency"])
-    pct = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1)) if lat else (lambda q: None)
     return {
         "sessions": n,
-        "slider_moves": len(lat),
+        "slider_moves": len(stats["latency"]),
         "actions": stats["actions"],
-        "p50_ms": pct(0.5),
-        "p95_ms": pct(0.95),
+        "p50_ms": pct(stats["latency"], 0.5),
+        "p95_ms": pct(stats["latency"], 0.95),
+        "driver_p50_ms": pct(stats["driver"], 0.5),
+        "driver_p95_ms": pct(stats["driver"], 0.95),
+        "digit_switch_p50_ms": pct(stats["digit"], 0.5),
+        "digit_switch_p95_ms": pct(stats["digit"], 0.95),
+        "draw_p50_ms": pct(stats["draw"], 0.5),
         "errors": len(stats["errors"]),
         "stuck": len(stats["stuck"]),
         "error_samples": stats["errors"][:3],
+        "stuck_samples": stats["stuck"][:3],
     }
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile in ms (nearest rank)."""
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else None
 
 
 @contextlib.contextmanager

@@ -70,12 +70,18 @@ with st.sidebar:
             st.markdown(f"**{b.name}**: {b.description}")
 
 
+def other_than(current: int, n: int) -> int:
+    """A random value in range(n) that differs from current (when n > 1): the button must visibly change something."""
+    pick = secrets.randbelow(max(1, n - 1))
+    return pick + 1 if n > 1 and pick >= current else pick
+
+
 def new_noise() -> None:
-    ss.pg_seed = secrets.randbelow(100_000)
+    ss.pg_seed = other_than(ss.pg_seed, 100_000)  # short seeds are easy to read out in class
 
 
 def random_digit() -> None:
-    ss.pg_pos = secrets.randbelow(len(state.class_indices(digits)[ss.pg_class]))
+    ss.pg_pos = other_than(ss.pg_pos, len(state.class_indices(digits)[ss.pg_class]))
 
 
 def clear_canvas() -> None:

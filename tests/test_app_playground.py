@@ -69,9 +69,29 @@ def test_mnist_picker_and_random():
     at.selectbox(key="pg_class").set_value(3).run()
     cap = [c.value for c in at.caption if c.value.startswith("Test digit")][0]
     assert "label **3**" in cap
-    at.button[0].click().run()  # Random digit
-    cap2 = [c.value for c in at.caption if c.value.startswith("Test digit")][0]
-    assert "label **3**" in cap2
+    seen = {cap}
+    for _ in range(12):  # every click shows another 3, never the one already on screen
+        at.button[0].click().run()  # Random digit
+        cap2 = [c.value for c in at.caption if c.value.startswith("Test digit")][0]
+        assert "label **3**" in cap2 and cap2 != cap
+        cap = cap2
+        seen.add(cap2)
+    assert len(seen) > 6
+
+
+def test_new_noise_always_draws_a_new_seed():
+    at = start()
+    new_noise = next(b for b in at.button if b.label == "New noise")
+    for _ in range(5):
+        seed, urls = at.number_input(key="pg_seed").value, image_urls(at)
+        new_noise.click().run()
+        assert at.number_input(key="pg_seed").value != seed
+        assert image_urls(at)[0] == urls[0] and image_urls(at)[1] != urls[1]  # same digit, new noise
+        assert at.query_params["seed"] in (
+            str(at.number_input(key="pg_seed").value),
+            [str(at.number_input(key="pg_seed").value)],
+        )
+        new_noise = next(b for b in at.button if b.label == "New noise")
 
 
 def test_url_state_is_read_and_bad_values_are_clamped():

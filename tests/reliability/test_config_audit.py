@@ -21,3 +21,11 @@ def test_upload_cap_matches_the_decoder():
 
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
+
+
+def test_no_per_rerun_work_that_serialises_a_class():
+    # Measured with bench/load.py at N=8: a forced full GC after every rerun held the GIL for ~250 ms per slider move,
+    # and the source watcher walks every imported module on each rerun. Neither is useful on a serving machine.
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["runner"]["postScriptGC"] is False
+    assert cfg["server"]["fileWatcherType"] == "none"
