@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROW = browser.OUTPUT_IMGS
 MAX_ACTIONS = 400  # per session, whatever the duration
 STUCK_S = 20.0
+SHOTS = os.environ.get("AE_LAB_LOAD_SHOTS")  # a folder: screenshot every stuck page there
 
 
 def rss_mb(pids: list[int]) -> float:
@@ -109,6 +110,28 @@ async def idle(page) -> None:
     )
 
 
+PAINTED_JS = """cs => cs.some(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) return true;
+  return false; })"""  # any of the component's canvases (background, drawing, in-progress stroke) has white ink
+
+
+async def draw_stroke(page, stats: dict) -> None:
+    """A 7-like stroke. A stroke made before the canvas component is ready paints nothing; a person sees the empty
+    canvas and draws again, and so does this (counted as a redraw)."""
+    for _ in range(3):
+        box = await page.locator("canvas").last.bounding_box()
+        await page.mouse.move(box["x"] + 80, box["y"] + 60)
+        await page.mouse.down()
+        await page.mouse.move(box["x"] + 200, box["y"] + 70, steps=5)
+        await page.mouse.move(box["x"] + 120, box["y"] + 230, steps=5)
+        await page.mouse.up()
+        for _poll in range(10):
+            if await page.locator("canvas").evaluate_all(PAINTED_JS):
+                return
+            await asyncio.sleep(0.2)
+        stats["redraws"] += 1
+
+
 async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
     page = await ctx.new_page()
     try:
@@ -131,16 +154,10 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
                 stats["digit"].append(r["ms"] / 1000)
             elif action == "draw":  # a stroke on the canvas, then back to MNIST digits
                 await page.get_by_text("Draw", exact=True).click()
-                canvas = page.locator("canvas").last
-                await canvas.wait_for(timeout=STUCK_S * 1000)
-                await idle(page)  # as a person would, draw once the canvas has stopped moving
-                box = await canvas.bounding_box()
+                await page.locator("canvas").last.wait_for(timeout=STUCK_S * 1000)
+                await idle(page)
                 await arm(page)  # the row is empty until something is drawn
-                await page.mouse.move(box["x"] + 80, box["y"] + 60)
-                await page.mouse.down()
-                await page.mouse.move(box["x"] + 200, box["y"] + 70, steps=5)
-                await page.mouse.move(box["x"] + 120, box["y"] + 230, steps=5)
-                await page.mouse.up()
+                await draw_stroke(page, stats)
                 r = await rendered(page)
                 stats["draw"].append(r["ms"] / 1000)
                 await arm(page)  # back to MNIST digits: wait for their outputs, not the drawing's old ones
@@ -162,6 +179,8 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
             kind = "stuck" if "Timeout" in type(e).__name__ or "Timeout" in msg else "errors"
             with contextlib.suppress(Exception):  # what the page showed, to tell a lost input from a slow server
                 msg += " | " + await page.evaluate(STATE_JS)
+                if SHOTS:
+                    await page.screenshot(path=f"{SHOTS}/stuck-{i}-{n}-{action}.png")
             stats[kind].append(f"session {i} {action} after {last}: {type(e).__name__}: {msg}")
             last = f"failed {action}"
             with contextlib.suppress(Exception):
@@ -172,7 +191,16 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
 
 
 async def run_load(url: str, n: int, seconds: float) -> dict:
-    stats = {"latency": [], "driver": [], "digit": [], "draw": [], "errors": [], "stuck": [], "actions": 0}
+    stats = {
+        "latency": [],
+        "driver": [],
+        "digit": [],
+        "draw": [],
+        "redraws": 0,
+        "errors": [],
+        "stuck": [],
+        "actions": 0,
+    }
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=browser.CHROMIUM, args=browser.CHROMIUM_ARGS)
         ctxs = [await b.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(n)]
@@ -189,6 +217,7 @@ async def run_load(url: str, n: int, seconds: float) -> dict:
         "digit_switch_p50_ms": pct(stats["digit"], 0.5),
         "digit_switch_p95_ms": pct(stats["digit"], 0.95),
         "draw_p50_ms": pct(stats["draw"], 0.5),
+        "redraws": stats["redraws"],
         "errors": len(stats["errors"]),
         "stuck": len(stats["stuck"]),
         "error_samples": stats["errors"][:3],
