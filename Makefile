@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export MNIST_DIR ?= $(abspath ../shared/mnist)
 
-.PHONY: run dev test lint format chromium weights bench clean
+.PHONY: run dev test lint format chromium weights bench load clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ weights: $(VENV)/.runtime
 bench: $(VENV)/.dev chromium
 	$(PY) bench/train_throughput.py
 	$(PY) bench/ui_latency.py
+
+# A classroom on this machine: 8 and 20 browser sessions on one server, then 8 through nginx and 2 replicas (~8 min).
+load: $(VENV)/.dev chromium
+	$(PY) bench/load.py --n 8 20 --seconds 60
+	$(PY) bench/load.py --n 8 --seconds 60 --via-nginx
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
