@@ -81,12 +81,11 @@ ARM_JS = """([sel, timeoutMs]) => {
 }"""
 
 
-STATE_JS = """() => {
+STATE_JS = """(sel) => {
   const s = document.querySelector('[data-testid=stSlider] input');
   const run = document.querySelector('[data-testid=stStatusWidget]');
   return `slider=${window.__aeSlider0}->${s && s.value} focused=${document.activeElement === s} url=${location.search} `
-       + `status=${run ? run.textContent.trim() : 'idle'} imgs=${document.querySelectorAll('.ae-panel > img').length} `
-       + `canvas=${document.querySelectorAll('canvas').length}`;
+       + `status=${run ? run.textContent.trim() : 'idle'} outputs=${document.querySelectorAll(sel).length}`;
 }"""
 
 
@@ -178,7 +177,7 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
             msg = str(e).splitlines()[0][:120]
             kind = "stuck" if "Timeout" in type(e).__name__ or "Timeout" in msg else "errors"
             with contextlib.suppress(Exception):  # what the page showed, to tell a lost input from a slow server
-                msg += " | " + await page.evaluate(STATE_JS)
+                msg += " | " + await page.evaluate(STATE_JS, ROW)
                 if SHOTS:
                     await page.screenshot(path=f"{SHOTS}/stuck-{i}-{n}-{action}.png")
             stats[kind].append(f"session {i} {action} after {last}: {type(e).__name__}: {msg}")
