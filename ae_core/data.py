@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,8 @@ DATA_DIR = PROJECT_DIR / "data"  # git-ignored download target
 SAMPLE_PATH = Path(__file__).resolve().parent / "assets" / "mnist_test_sample.npz"
 _FILES = {True: "train-images-idx3-ubyte", False: "t10k-images-idx3-ubyte"}
 _lock = threading.Lock()  # one loader at a time; results are cached
+DOWNLOAD_RETRY_S = 600.0  # an offline server asks the network this often at most, not on every page rerun
+_download_failed: dict[bool, tuple[float, str]] = {}  # train -> (monotonic time, message) of the last failure
 
 
 class DatasetUnavailable(RuntimeError):
@@ -72,17 +75,22 @@ def load_mnist(train: bool) -> Digits:
             if _has_raw(root, train):
                 ds = MNIST(str(root), train=train, download=False)
                 return _digits(ds, f"MNIST {'train' if train else 'test'} ({root})")
-        if os.environ.get("AE_LAB_OFFLINE") != "1":
-            old = socket.getdefaulttimeout()
-            socket.setdefaulttimeout(10)  # fail fast when offline
-            try:
-                ds = MNIST(str(DATA_DIR), train=train, download=True)
-                return _digits(ds, f"MNIST {'train' if train else 'test'} (downloaded to {DATA_DIR})")
-            except Exception as e:  # noqa: BLE001 - any network failure means "offline"
-                raise DatasetUnavailable(f"{HOW_TO} (download failed: {type(e).__name__})") from e
-            finally:
-                socket.setdefaulttimeout(old)
-        raise DatasetUnavailable(HOW_TO)
+        if os.environ.get("AE_LAB_OFFLINE") == "1":
+            raise DatasetUnavailable(HOW_TO)
+        failed = _download_failed.get(train)
+        if failed and time.monotonic() - failed[0] < DOWNLOAD_RETRY_S:
+            raise DatasetUnavailable(failed[1])
+        old = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(10)  # fail fast when offline
+        try:
+            ds = MNIST(str(DATA_DIR), train=train, download=True)
+            return _digits(ds, f"MNIST {'train' if train else 'test'} (downloaded to {DATA_DIR})")
+        except Exception as e:  # noqa: BLE001 - any network failure means "offline"
+            msg = f"{HOW_TO} (download failed: {type(e).__name__})"
+            _download_failed[train] = (time.monotonic(), msg)
+            raise DatasetUnavailable(msg) from e
+        finally:
+            socket.setdefaulttimeout(old)
 
 
 def _digits(ds, source: str) -> Digits:

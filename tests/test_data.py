@@ -44,3 +44,35 @@ def test_offline_without_dataset_falls_back_to_sample(tmp_path, monkeypatch):
         assert not ok and "MNIST_DIR" in msg and "bundled sample" in msg
     finally:
         data.load_mnist.cache_clear()
+
+
+def test_a_failed_download_is_not_retried_on_every_rerun(tmp_path, monkeypatch):
+    """Offline without AE_LAB_OFFLINE: the playground asks for the dataset on every rerun; only the first (and one
+    per DOWNLOAD_RETRY_S) may touch the network, or each rerun would wait on it."""
+    import torchvision.datasets
+
+    attempts = []
+
+    class NoNetworkMNIST:
+        def __init__(self, root, train, download):
+            attempts.append(download)
+            raise OSError("network unreachable")
+
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    monkeypatch.delenv("AE_LAB_OFFLINE", raising=False)
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(data, "_download_failed", {})
+    monkeypatch.setattr(torchvision.datasets, "MNIST", NoNetworkMNIST)
+    data.load_mnist.cache_clear()
+    try:
+        for _ in range(5):
+            ok, msg = data.dataset_status()
+            assert not ok and "download failed: OSError" in msg and "bundled sample" in msg
+        assert attempts == [True]
+        assert len(data.test_digits()) == 1000  # the app goes on with the sample
+        t, m = data._download_failed[False]
+        data._download_failed[False] = (t - data.DOWNLOAD_RETRY_S, m)  # time passes: try the network again
+        data.dataset_status()
+        assert attempts == [True, True]
+    finally:
+        data.load_mnist.cache_clear()
