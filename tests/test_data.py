@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import torch
 
@@ -74,5 +76,22 @@ def test_a_failed_download_is_not_retried_on_every_rerun(tmp_path, monkeypatch):
         data._download_failed[False] = (t - data.DOWNLOAD_RETRY_S, m)  # time passes: try the network again
         data.dataset_status()
         assert attempts == [True, True]
+    finally:
+        data.load_mnist.cache_clear()
+
+
+@needs_mnist
+def test_the_note_says_restart_when_mnist_appears_after_start(tmp_path, monkeypatch):
+    from ui import state
+
+    monkeypatch.setenv("AE_LAB_OFFLINE", "1")
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "nothing")
+    real = os.environ["MNIST_DIR"]
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    data.load_mnist.cache_clear()
+    try:
+        assert "bundled sample" in state.dataset_note() and "MNIST_DIR" in state.dataset_note()
+        monkeypatch.setenv("MNIST_DIR", real)  # the teacher copies the files in while the app runs
+        assert "restart the app" in state.dataset_note()
     finally:
         data.load_mnist.cache_clear()

@@ -126,4 +126,7 @@ def remember(*keys: str) -> None:
 
 def dataset_note() -> str:
     """Why only the bundled sample is in use, and how to provide the full dataset."""
-    return data.dataset_status()[1]
+    found, msg = data.dataset_status()
+    if found:  # files added while the server runs; the shared caches still hold the sample
+        return "MNIST is on disk now, but ae-lab started without it: restart the app to use the full test set."
+    return msg
