@@ -9,6 +9,7 @@ from ae_core import store
 from ae_core.config import TrainConfig
 from ae_core.jobs import JobManager
 from tests.conftest import ROOT
+from tests.test_app_playground import image_urls
 
 TINY = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=512, val_split=0.125, device="cpu")
 
@@ -63,7 +64,6 @@ def test_closed_session_leaves_no_thread_or_lock(sample, tmp_path):
 
 def test_a_save_by_another_replica_is_picked_up_at_the_next_rerun(tmp_path, monkeypatch):
     """Two replicas share one weights folder: when another process saves a new default, this one serves it next."""
-    import re
     import shutil
     import subprocess
     import sys
@@ -73,19 +73,15 @@ def test_a_save_by_another_replica_is_picked_up_at_the_next_rerun(tmp_path, monk
             shutil.copy(f, tmp_path / f.name)
     monkeypatch.setattr(store, "WEIGHTS_DIR", tmp_path)
 
-    def row_images(at) -> list[str]:
-        row = next(h.proto.body for h in at.get("html") if "ae-row" in h.proto.body)
-        return re.findall(r'src="(data:image/png;base64,[^"]+)"', row)
-
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    before = row_images(at)  # clean, noisy, basic, dense, conv, median, nl-means
+    before = image_urls(at)  # clean, noisy, basic, dense, conv, median, nl-means
     other_replica = (
         "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); from ae_core import store; "
         "store.save('dense_dae', store.build('dense_dae', 7), {}, Path(sys.argv[2]))"
     )
     subprocess.run([sys.executable, "-c", other_replica, str(ROOT), str(tmp_path)], check=True, timeout=120)
     at.run()
-    after = row_images(at)
+    after = image_urls(at)
     assert not at.exception
     assert after[3] != before[3]  # Dense DAE now runs the other replica's weights
     assert after[:3] == before[:3] and after[4:] == before[4:]  # nothing else changed
