@@ -15,24 +15,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from .data import Digits, load_mnist, to_float
+from .models import DigitCNN  # noqa: F401 - re-exported: the classifier's network lives with the others
+from .registry import build
 
 KEY = "digit_cnn"
-
-
-class DigitCNN(nn.Module):
-    """LeNet-5 style: conv 5×5 1→32, pool, conv 5×5 32→64, pool, dense 1024→128→10."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 5, padding=2)
-        self.conv2 = nn.Conv2d(32, 64, 5)
-        self.fc1 = nn.Linear(64 * 5 * 5, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (N, 32, 14, 14)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (N, 64, 5, 5)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))  # (N, 10) logits
 
 
 @torch.inference_mode()
@@ -48,8 +34,6 @@ def accuracy(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def train_classifier(data: Digits, epochs: int = 4, lr: float = 2e-3, seed: int = 0) -> nn.Module:
-    from .registry import build
-
     model = build(KEY, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * math.ceil(len(data) / 128)

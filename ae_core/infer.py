@@ -7,6 +7,8 @@ import copy
 import torch
 from torch import nn
 
+from .parallel import split_map
+
 BULK = 256  # from this batch size on, conv models run on a channels_last copy (~1.8x faster on CPU)
 
 
@@ -23,9 +25,13 @@ def run(model: nn.Module, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Ten
     bulk = len(x) >= BULK and x.device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules())
     if bulk:
         model = _fast_copy(model)
-    parts = []
-    for i in range(0, len(x), batch):
-        xb = x[i : i + batch]
-        parts.append(model(xb.contiguous(memory_format=torch.channels_last) if bulk else xb).contiguous())
-    logits = torch.cat(parts)
+
+    def forward(xs: torch.Tensor) -> torch.Tensor:
+        parts = []
+        for i in range(0, len(xs), batch):
+            xb = xs[i : i + batch]
+            parts.append(model(xb.contiguous(memory_format=torch.channels_last) if bulk else xb).contiguous())
+        return torch.cat(parts)
+
+    logits = split_map(forward, x) if x.device.type == "cpu" else forward(x)  # one chunk per core
     return torch.sigmoid(logits), logits

@@ -6,24 +6,27 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.fx
 from torch import nn
-from torch.fx.passes.shape_prop import ShapeProp
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
 
 from .infer import run
 
+# The steps the table names; any other torch call (shape queries, dtype checks) is not a step.
 _OPS = {
-    "relu": "ReLU",
-    "max_pool2d": "max-pool 2×2",
-    "interpolate": "nearest resize",
-    "flatten": "flatten",
-    "view": "reshape",
+    F.relu: "ReLU",
+    F.max_pool2d: "max-pool 2×2",
+    F.interpolate: "nearest resize",
+    torch.Tensor.flatten: "flatten",
+    torch.Tensor.view: "reshape",
 }
+_NAMES = {F.relu: "relu", F.max_pool2d: "max_pool2d", F.interpolate: "interpolate"}
+_LAYERS = (F.conv2d, F.linear)  # the calls that nn.Conv2d and nn.Linear make, matched to a module by weight
 
 
 @dataclass(frozen=True)
 class Layer:
-    name: str  # the node's name in the traced graph
+    name: str  # a module's name ("enc1"), or the function's name with a counter ("relu_1")
     op: str  # human-readable operation
     shape: tuple[int, ...]  # output shape without the batch dimension
     params: int
@@ -43,48 +46,64 @@ def _describe(module: nn.Module) -> str:
     return type(module).__name__
 
 
-def architecture(model: nn.Module) -> list[Layer]:
-    """Every step of the forward pass with its real output shape, traced with torch.fx on one input."""
-    gm = torch.fx.symbolic_trace(model)
-    ShapeProp(gm).propagate(torch.zeros(1, 1, 28, 28))
-    rows = []
-    for node in gm.graph.nodes:
-        shape = tuple(node.meta["tensor_meta"].shape[1:]) if "tensor_meta" in node.meta else ()
-        if node.op == "placeholder":
-            rows.append(Layer("input", "input", shape, 0))
-        elif node.op == "call_module":
-            sub = gm.get_submodule(node.target)
-            rows.append(Layer(node.target, _describe(sub), shape, sum(p.numel() for p in sub.parameters())))
-        elif node.op in ("call_function", "call_method"):
-            name = node.target if isinstance(node.target, str) else node.target.__name__
-            rows.append(Layer(node.name, _OPS.get(name, name), shape, 0))
-    return rows
+class _Recorder(TorchFunctionMode):
+    """Records each step of one forward pass in the calling thread only.
+
+    Why not torch.fx: symbolic_trace patches nn.Module.__call__ for the whole process while it traces, so forward
+    passes that other sessions run at that moment return Proxy objects or fail. A torch-function mode is
+    thread-local and the model is neither patched nor hooked, so the shared, cached models stay untouched.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.by_weight = {
+            id(m.weight): (n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)
+        }
+        self.steps: list[tuple[Layer, torch.Tensor]] = []
+        self.counts: dict[str, int] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if not isinstance(out, torch.Tensor):
+            return out
+        if func in _LAYERS and id(args[1]) in self.by_weight:
+            name, module = self.by_weight[id(args[1])]
+            layer = Layer(name, _describe(module), tuple(out.shape[1:]), sum(p.numel() for p in module.parameters()))
+        elif func in _OPS:
+            base = _NAMES.get(func, func.__name__)
+            n = self.counts[base] = self.counts.get(base, -1) + 1
+            layer = Layer(base if n == 0 else f"{base}_{n}", _OPS[func], tuple(out.shape[1:]), 0)
+        else:
+            return out
+        self.steps.append((layer, out.detach()))
+        return out
 
 
 @torch.inference_mode()
+def trace(model: nn.Module, x: torch.Tensor) -> list[tuple[Layer, torch.Tensor]]:
+    """Every step of the forward pass for input x (1, 1, 28, 28): (layer, its output), input first."""
+    rec = _Recorder(model)
+    with rec:
+        model(x)
+    return [(Layer("input", "input", tuple(x.shape[1:]), 0), x), *rec.steps]
+
+
+def architecture(model: nn.Module) -> list[Layer]:
+    """Every step of the forward pass with its real output shape."""
+    return [layer for layer, _ in trace(model, torch.zeros(1, 1, 28, 28))]
+
+
 def activations(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The output of every traced step for input x (1, 1, 28, 28), by node name."""
-    gm = torch.fx.symbolic_trace(model)
-    out: dict[str, torch.Tensor] = {}
-
-    class Recorder(torch.fx.Interpreter):
-        def run_node(self, n):
-            r = super().run_node(n)
-            if isinstance(r, torch.Tensor):
-                out[n.name] = r.detach()
-            return r
-
-    Recorder(gm).run(x)
-    return out
+    """The output of every step for input x (1, 1, 28, 28), by layer name."""
+    return {layer.name: out for layer, out in trace(model, x)}
 
 
 def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[Layer, np.ndarray]]:
     """(layer, maps (C, H, W) scaled to [0, 1] per channel) after each ReLU, pool and the output, for a conv model."""
-    acts = activations(model, x)
     result = []
-    for layer in architecture(model):
+    for layer, out in trace(model, x):
         if layer.op in ("ReLU", "max-pool 2×2") or layer.name == "out":
-            a = acts[layer.name][0].float()
+            a = out[0].float()
             a = torch.sigmoid(a) if layer.name == "out" else a
             lo, hi = a.amin((1, 2), keepdim=True), a.amax((1, 2), keepdim=True)
             result.append((layer, ((a - lo) / (hi - lo).clamp_min(1e-8)).numpy()))

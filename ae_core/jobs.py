@@ -1,5 +1,9 @@
 """Background training jobs: threads that run the engine, a server-wide cap, a queue, stop, and orphan clean-up.
 
+Runs belong to an owner: the app passes the browser's id (a cookie), so a refresh or a reconnect finds the same
+runs, and the orphan timeout counts from the last heartbeat of any tab of that browser. Each owner keeps its own
+history (uploaded weights included) and its own choice of active runs. Everything here is guarded by one lock.
+
 No Streamlit here: the app keeps one JobManager in st.cache_resource and polls it.
 """
 
@@ -34,7 +38,7 @@ class Job:
     id: str
     key: str
     config: TrainConfig
-    owner: str  # the browser session that started it
+    owner: str  # the browser that started or uploaded it
     label: str
     base_sha: str | None = None  # the default weights' sha256 when the job began: saves over a newer file are refused
     state: str = "queued"
@@ -52,6 +56,7 @@ class Job:
     started: float | None = None
     finished: float | None = None
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    sha256: str | None = None  # uploaded weights: their content hash (the same upload is added once)
 
     @property
     def active(self) -> bool:
@@ -75,14 +80,17 @@ class JobManager:
         orphan_timeout: float = 60.0,
         data: Digits | None = None,
         keep_finished: int = 20,
+        owner_ttl: float = 6 * 3600.0,
     ) -> None:
         self.max_running, self.max_queued, self.orphan_timeout = max_running, max_queued, orphan_timeout
-        self.keep_finished = keep_finished
+        self.keep_finished = keep_finished  # finished runs kept per owner, not per server
+        self.owner_ttl = owner_ttl  # an owner unseen this long loses its finished runs (bounds memory)
         self._data = data  # tests pass a small set; the app uses MNIST's 60k training images
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._seen: dict[str, float] = {}  # owner -> last heartbeat
+        self._active: dict[str, dict[str, str]] = {}  # owner -> model key -> the job id in use
         self._ids = itertools.count(1)
 
     # --- what pages call -------------------------------------------------------------------------------------------
@@ -116,6 +124,37 @@ class JobManager:
             self._schedule()
             return job
 
+    def add_upload(self, owner: str, job: Job) -> tuple[Job, bool]:
+        """Add finished, uploaded weights to an owner's history: (the job, True), or (the one already there with the
+        same content, False). The manager gives it a server-wide id."""
+        with self._lock:
+            self._seen[owner] = time.monotonic()
+            for j in self._jobs.values():
+                if j.owner == owner and j.sha256 is not None and j.sha256 == job.sha256:
+                    return j, False
+            job.id, job.owner, job.state = f"upload{next(self._ids)}", owner, "done"
+            job.finished = time.time()
+            self._jobs[job.id] = job
+            self._prune()
+            return job, True
+
+    def activate(self, owner: str, job_id: str) -> None:
+        """Use this finished run's weights for its model in every tab of the owner's browser."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None and job.owner == owner and job.model is not None:
+                self._active.setdefault(owner, {})[job.key] = job_id
+
+    def deactivate(self, owner: str, key: str) -> None:
+        with self._lock:
+            self._active.get(owner, {}).pop(key, None)
+
+    def active_for(self, owner: str) -> dict[str, Job]:
+        """{model key: the owner's run in use for it}."""
+        with self._lock:
+            chosen = self._active.get(owner, {})
+            return {k: self._jobs[i] for k, i in chosen.items() if i in self._jobs}
+
     def stop(self, job_id: str, owner: str | None = None) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
@@ -130,12 +169,20 @@ class JobManager:
             self._seen[owner] = time.monotonic()
 
     def get(self, job_id: str, owner: str | None = None) -> Job | None:
-        job = self._jobs.get(job_id)
+        with self._lock:
+            job = self._jobs.get(job_id)
         return job if job is not None and (owner is None or job.owner == owner) else None
 
     def jobs_for(self, owner: str) -> list[Job]:
+        """The owner's runs, oldest first."""
         with self._lock:
-            return [j for j in self._jobs.values() if j.owner == owner]
+            self._prune()
+            return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.created)
+
+    def owners(self) -> int:
+        """Owners the manager still remembers (for tests and the README's memory figures)."""
+        with self._lock:
+            return len(self._seen.keys() | {j.owner for j in self._jobs.values()})
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -176,9 +223,22 @@ class JobManager:
             job.error = error
 
     def _prune(self) -> None:
-        done = sorted((j for j in self._jobs.values() if not j.active), key=lambda j: j.finished or 0)
-        for j in done[: max(0, len(done) - self.keep_finished)]:
-            del self._jobs[j.id]
+        """Per owner: keep its newest `keep_finished` finished runs; forget owners unseen for `owner_ttl`."""
+        now = time.monotonic()
+        gone = {o for o, t in self._seen.items() if now - t > self.owner_ttl}
+        by_owner: dict[str, list[Job]] = {}
+        for j in self._jobs.values():
+            if not j.active:
+                by_owner.setdefault(j.owner, []).append(j)
+        for owner, done in by_owner.items():
+            done.sort(key=lambda j: j.finished or 0)
+            drop = done if owner in gone or owner not in self._seen else done[: max(0, len(done) - self.keep_finished)]
+            for j in drop:
+                del self._jobs[j.id]
+        busy = {j.owner for j in self._jobs.values() if j.active}
+        for owner in gone - busy:
+            self._seen.pop(owner, None)
+            self._active.pop(owner, None)
         for job_id in [i for i, t in self._threads.items() if not t.is_alive()]:
             del self._threads[job_id]
 
@@ -227,6 +287,8 @@ class JobManager:
                 job.test_metrics = {"noise": ev.to_json()["noise"], "n": ev.n, **ev.summary()[job.key]}
             with self._lock:
                 self._finish(job, "stopped" if res.stopped else "done")
+                if job.model is not None:  # a run that learned something is used at once, in every tab
+                    self._active.setdefault(job.owner, {})[job.key] = job.id
         except (TrainingDiverged, ValueError, DatasetUnavailable) as e:
             with self._lock:
                 self._finish(job, "failed", str(e))

@@ -66,8 +66,13 @@ def ssim_reference(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 
 def per_image(clean: torch.Tensor, out: torch.Tensor, logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """All four scores for a batch of (N, 1, 28, 28) images in [0, 1]."""
-    clean, out = clean.float(), out.float()
-    return {"bce": bce(clean, out, logits), "mse": mse(clean, out), "psnr": psnr(clean, out), "ssim": ssim(clean, out)}
+    from .parallel import split_map
+
+    def scores(c: torch.Tensor, o: torch.Tensor, *lg: torch.Tensor) -> dict[str, torch.Tensor]:
+        c, o = c.float(), o.float()
+        return {"bce": bce(c, o, lg[0] if lg else None), "mse": mse(c, o), "psnr": psnr(c, o), "ssim": ssim(c, o)}
+
+    return split_map(scores, clean, out, *([] if logits is None else [logits]))  # one chunk per core
 
 
 def summarize(scores: dict[str, torch.Tensor]) -> dict[str, float]:

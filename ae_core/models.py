@@ -1,4 +1,4 @@
-"""The tutorial's three autoencoders. Inputs are (N, 1, 28, 28) pixels in [0, 1]; outputs are logits."""
+"""The tutorial's three autoencoders, and the digit classifier that reads their outputs. Inputs are (N, 1, 28, 28) pixels in [0, 1]; outputs are logits."""
 
 from __future__ import annotations
 
@@ -59,3 +59,19 @@ class ConvDAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+
+class DigitCNN(nn.Module):
+    """LeNet-5 style: conv 5×5 1→32, pool, conv 5×5 32→64, pool, dense 1024→128→10."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 5, padding=2)
+        self.conv2 = nn.Conv2d(32, 64, 5)
+        self.fc1 = nn.Linear(64 * 5 * 5, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (N, 32, 14, 14)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (N, 64, 5, 5)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))  # (N, 10) logits

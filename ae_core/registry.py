@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
-from .models import BasicAE, ConvDAE, DenseDAE
+from .models import BasicAE, ConvDAE, DenseDAE, DigitCNN
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,6 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def _classifier_spec() -> ModelSpec:
-    from .classifier import DigitCNN
-
     cfg = TrainConfig(epochs=4, lr=2e-3, noise_factor=0.0)
     return ModelSpec(
         "digit_cnn", "Digit CNN", DigitCNN, "A LeNet-sized digit classifier trained on clean MNIST.", cfg, 258_314, cfg

@@ -61,10 +61,19 @@ def arch_fingerprint(model_key: str) -> str:
     return hashlib.sha256(json.dumps(desc).encode()).hexdigest()[:16]
 
 
+def _blob(model_key: str, model: nn.Module) -> bytes:
+    sd = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    return safetensors.torch.save(sd, metadata={"model_key": model_key})
+
+
+def content_sha(model_key: str, model: nn.Module) -> str:
+    """The sha256 of the weights' content: the same value a saved sidecar records for them (about 1 ms)."""
+    return hashlib.sha256(_blob(model_key, model)).hexdigest()
+
+
 def to_bytes(model_key: str, model: nn.Module, meta: dict) -> tuple[bytes, dict]:
     """Serialise: (safetensors bytes, sidecar dict). The sidecar records the tensors' sha256."""
-    sd = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    blob = safetensors.torch.save(sd, metadata={"model_key": model_key})
+    blob = _blob(model_key, model)
     sha = hashlib.sha256(blob).hexdigest()
     sidecar = {
         **meta,
@@ -172,8 +181,10 @@ def _collect_garbage(name: str, directory: Path) -> None:
     for suffix in (".json", ".prev.json", ".shipped.json"):
         with contextlib.suppress(Exception):
             keep.add(json.loads((directory / f"{name}{suffix}").read_text())["tensor_file"])
+    # Exactly <name>-<16 hex>.safetensors: a glob on "<name>-*" would also match "<name>-v2-<sha>", another name's file.
+    mine = re.compile(re.escape(name) + r"-[0-9a-f]{16}\.safetensors")
     for f in directory.glob(f"{name}-*.safetensors"):
-        if f.name not in keep:
+        if mine.fullmatch(f.name) and f.name not in keep:
             with contextlib.suppress(OSError):
                 f.unlink()
 

@@ -7,7 +7,7 @@ from ae_core import compare, inspect, render
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, insight, state
+from ui import frame, server, session
 
 frame.page(
     "Inside the models",
@@ -15,8 +15,8 @@ frame.page(
     "for your digit, where digits land in code space, and how the models behave when pushed.",
 )
 
-models, origin = state.models_or_errors()
-digits = state.test_set()
+models, origin = session.models_or_errors()
+digits = server.test_set()
 ss = st.session_state
 current = ss.get("pg_current")  # the playground's current clean digit (28, 28), if any
 if current is None:
@@ -94,13 +94,13 @@ st.subheader("Latent map")
 c = st.columns([1, 1, 2])
 lm_noise = c[0].selectbox("Noise for your digit", NOISE_TYPES, format_func=NOISE_LABELS.get, key="in_lm_noise")
 lm_factor = c[1].slider("Factor", 0.0, 1.0, 0.5, 0.05, key="in_lm_factor")
-sub = insight.subset()
+sub = server.subset()
 pool = sub.batch(slice(0, 2000))
 noisy_current = inspect.as_input(compare.noisy_digit(current, lm_noise, lm_factor, 0))
 charts = []
 for key, model in models.items():
-    p = insight.cached(
-        ("pca", insight.weights_id({key: model}), sub.source),
+    p = server.cached(
+        ("pca", server.weights_key({key: model}), sub.source),
         lambda _p, m=model: inspect.pca2(inspect.codes(m, pool)),
         "Mapping codes…",
     )

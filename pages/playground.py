@@ -1,5 +1,4 @@
 import json
-import secrets
 
 import numpy as np
 import streamlit as st
@@ -9,7 +8,8 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, insight, panels, params, state
+from ui import frame, panels, params, server, session
+from ui import playground_state as pg
 
 frame.page(
     "Playground",
@@ -18,35 +18,13 @@ frame.page(
     sidebar_first=False,
 )
 
-digits = state.test_set()
+digits = server.test_set()
 SOURCE_LABELS = {"mnist": "MNIST digit", "draw": "Draw", "upload": "Upload"}
 ss = st.session_state
-
-PG_KEYS = (
-    "pg_source",
-    "pg_class",
-    "pg_pos",
-    "pg_noise",
-    "pg_factor",
-    "pg_seed",
-    "pg_residual",
-    "pg_feed_clean",
-    "pg_models",
-    "pg_baselines",
-    "pg_stroke",
-)
-state.keep(*PG_KEYS)
-if "pg_source" not in ss:  # first run of this session: start from the URL
-    vals, ss.pg_notices = params.parse(dict(st.query_params), len(digits))
-    ss.pg_source, ss.pg_noise, ss.pg_factor, ss.pg_seed = vals["source"], vals["noise"], vals["factor"], vals["seed"]
-    ss.pg_class = int(digits.labels[vals["digit"]])
-    ss.pg_pos = state.position_in_class(digits, vals["digit"])
-    ss.pg_canvas = 0
-    state.remember(*PG_KEYS)
-for notice in ss.pop("pg_notices", []):
+for notice in pg.init(digits):
     st.toast(notice, icon="⚠️")
 
-models, origin = state.models_or_errors()
+models, origin = session.models_or_errors()
 
 with st.sidebar:
     st.subheader("Show")
@@ -70,24 +48,6 @@ with st.sidebar:
             st.markdown(f"**{b.name}**: {b.description}")
 
 
-def other_than(current: int, n: int) -> int:
-    """A random value in range(n) that differs from current (when n > 1): the button must visibly change something."""
-    pick = secrets.randbelow(max(1, n - 1))
-    return pick + 1 if n > 1 and pick >= current else pick
-
-
-def new_noise() -> None:
-    ss.pg_seed = other_than(ss.pg_seed, 100_000)  # short seeds are easy to read out in class
-
-
-def random_digit() -> None:
-    ss.pg_pos = other_than(ss.pg_pos, len(state.class_indices(digits)[ss.pg_class]))
-
-
-def clear_canvas() -> None:
-    ss.pg_canvas += 1
-
-
 def show_steps(steps: preprocess.Steps, where) -> None:
     with where.expander("Preprocessing steps (MNIST-style)", expanded=True):
         cols = st.columns(4)
@@ -107,15 +67,15 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
     if source == "mnist":
         c1, c2, c3 = st.columns([1, 1.4, 0.8], vertical_alignment="bottom")
         c1.selectbox("Class", range(10), key="pg_class")
-        idx = state.class_indices(digits)[ss.pg_class]
+        idx = server.class_indices(digits)[ss.pg_class]
         ss.pg_pos = min(ss.pg_pos, len(idx) - 1)
         c2.number_input(f"Which one (0-{len(idx) - 1})", 0, len(idx) - 1, key="pg_pos")
-        c3.button("Random digit", on_click=random_digit, width="stretch")
+        c3.button("Random digit", on_click=pg.random_digit, width="stretch")
         i = int(idx[ss.pg_pos])
         st.session_state.pg_digit = i
         st.caption(f"Test digit #{i}, label **{int(digits.labels[i])}**, from the {digits.source}.")
         if not digits.full:
-            st.info(state.dataset_note())
+            st.info(server.dataset_note())
         info.image(
             render.gray_png(digits.images[i].numpy() / 255, 1),
             width=140,
@@ -128,7 +88,7 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
 
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         width = c1.slider("Stroke width", 5, 40, 20, key="pg_stroke")
-        c2.button("Clear", on_click=clear_canvas, width="stretch")
+        c2.button("Clear", on_click=pg.clear_canvas, width="stretch")
         result = st_canvas(
             stroke_width=width,
             stroke_color="#FFFFFF",
@@ -172,25 +132,22 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
     c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="pg_noise")
     c[1].slider("Noise factor", 0.0, 1.0, step=0.05, key="pg_factor")
     c[2].number_input("Noise seed", 0, params.MAX_SEED, step=1, key="pg_seed")
-    c[3].button("New noise", on_click=new_noise, width="stretch")
+    c[3].button("New noise", on_click=pg.new_noise, width="stretch")
     with c[4]:
         show_res = st.toggle("Show residuals", key="pg_residual", help="What each model removed (red) or added (blue).")
         feed_clean = st.toggle(
             "Feed the clean digit", key="pg_feed_clean", help="Plain reconstruction: the tutorial's first experiment."
         )
 
-    st.query_params.from_dict(
-        {"source": source, "noise": ss.pg_noise, "factor": f"{ss.pg_factor:g}", "seed": str(ss.pg_seed)}
-        | ({"digit": str(ss.pg_digit)} if source == "mnist" else {})
-    )
+    st.query_params.from_dict(pg.share_url_params(source))
     ss.pg_current = clean  # the Inside page shows this digit too
-    state.remember(*PG_KEYS)
+    session.remember(*pg.KEYS)
     if clean is None:
         if hint:
             st.info(hint)
         return
     run_models = {k: models[k] for k in ss.pg_models if k in models}
-    clf = insight.digit_classifier()
+    clf = server.digit_classifier()
     cmp = compare.compare(
         clean,
         ss.pg_noise,

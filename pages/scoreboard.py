@@ -9,7 +9,7 @@ from ae_core.evaluate import noisy_test_set
 from ae_core.infer import run
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, insight, jobs, state
+from ui import frame, insight, server, session
 
 frame.page(
     "Scoreboard",
@@ -17,8 +17,8 @@ frame.page(
     "noise grows, which digits they find hard, and whether denoising makes digits recognisable again.",
 )
 
-models, origin = state.models_or_errors()
-digits = state.test_set()
+models, origin = session.models_or_errors()
+digits = server.test_set()
 if not digits.full:
     st.warning(f"The full MNIST test set is not available, so these scores use the {digits.source}.")
 NAMES = {
@@ -27,7 +27,7 @@ NAMES = {
     "noisy_input": "Noisy input",
     "clean": "Clean digits",
 }
-wid = insight.weights_id(models)
+wid = server.weights_key(models)
 
 c = st.columns([1, 1.4, 2])
 ntype = c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="sb_noise")
@@ -42,7 +42,7 @@ base = c[2].multiselect(
 )
 
 st.subheader(f"Test set at {NOISE_LABELS[ntype]} {factor:g}")
-ev = insight.cached(
+ev = server.cached(
     ("table", wid, ntype, factor, tuple(base), digits.source),
     lambda progress: scoreboard.table(
         models,
@@ -77,9 +77,9 @@ st.caption(
 )
 
 st.subheader("Robustness: quality as the noise grows")
-sub = insight.subset()
-clf = insight.digit_classifier()
-curves = insight.cached(
+sub = server.subset()
+clf = server.digit_classifier()
+curves = server.cached(
     ("sweep", wid, ntype, tuple(base), sub.source, clf is not None),
     lambda progress: scoreboard.sweep(models, base, ntype, sub, classifier=clf[1] if clf else None, on_step=progress),
     f"Sweeping noise 0 → 1 on {len(sub):,} digits…",
@@ -147,7 +147,7 @@ st.altair_chart(
 st.subheader("Best and worst 8 digits")
 row = st.selectbox("For", [*models, *base], format_func=NAMES.get, key="sb_bw")
 best, worst = scoreboard.best_worst(ev, row)
-full_clean, full_noisy = insight.cached(
+full_clean, full_noisy = server.cached(
     ("noisy", ntype, factor, digits.source), lambda _p: noisy_test_set(digits, ntype, factor, 0), "Preparing digits…"
 )
 for title, idx in (("Best", best), ("Worst", worst)):
@@ -162,21 +162,11 @@ for title, idx in (("Best", best), ("Worst", worst)):
     )
 
 st.subheader("Train/test noise matrix")
-entries = {}
-for k in ("dense_dae", "conv_dae"):
-    if k in models:
-        sc = state.sidecar_of(k)
-        cfg = (sc or {}).get("config", {})
-        entries[f"{MODELS[k].name} · trained on {NOISE_LABELS.get(cfg.get('noise_type', 'gaussian'))} (active)"] = (
-            models[k]
-        )
-for j in jobs.my_runs():
-    if j.model is not None and j.key != "basic_ae":
-        entries[f"{j.label} · trained on {NOISE_LABELS[j.config.noise_type]} {j.config.noise_factor:g}"] = j.model
+rows = insight.matrix_rows(models)
 mf = st.select_slider("Test noise factor", [round(0.1 * i, 1) for i in range(1, 11)], 0.5, key="sb_mf")
-matrix = insight.cached(
-    ("matrix", wid, tuple(sorted((k, id(m)) for k, m in entries.items())), mf, sub.source),
-    lambda _p: scoreboard.noise_matrix(entries, mf, sub),
+matrix = server.cached(
+    ("matrix", tuple((label, sha) for label, (sha, _) in rows.items()), mf, sub.source),
+    lambda _p: scoreboard.noise_matrix({label: m for label, (_, m) in rows.items()}, mf, sub),
     "Scoring each denoiser on each noise type…",
 )
 st.dataframe(

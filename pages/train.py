@@ -1,17 +1,17 @@
 import pandas as pd
 import streamlit as st
 
-from ae_core import device, render, store
+from ae_core import device, render
 from ae_core.config import NOISE_TYPES
 from ae_core.jobs import Job, JobRefused
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, jobs, state
+from ui import classroom, frame, jobs, session
 
 frame.page(
     "Train",
     "Retrain any of the three autoencoders with your own settings and watch it learn: live loss curves, "
-    "validation digits after every epoch, and a history of this session's runs to compare, activate and save.",
+    "validation digits after every epoch, and a history of your runs to compare, activate and save.",
 )
 
 ss = st.session_state
@@ -125,7 +125,7 @@ st.fragment(live_runs, run_every=1.0 if any(j.active for j in runs) else None)()
 
 st.subheader("Run history")
 if not runs:
-    st.caption("No runs yet in this session. Start one above or from the sidebar's Retrain panel.")
+    st.caption("No runs yet. Start one above or from the sidebar's Retrain panel.")
 else:
     rows = []
     for j in runs:
@@ -166,9 +166,9 @@ else:
         )
         job = by_id[pick]
         b = st.columns(4)
-        if b[0].button("Activate in this session", key="tr_activate"):
+        if b[0].button("Use it", key="tr_activate", help="Use these weights in your playground and pages."):
             jobs.activate(job)
-            st.toast(f"{MODELS[job.key].name} now uses {job.label} in this session.")
+            st.toast(f"{MODELS[job.key].name} now uses {job.label} for you.")
         b[1].download_button(
             "Download weights (.zip)",
             lambda: jobs.weights_zip(job),
@@ -177,28 +177,25 @@ else:
             on_click="ignore",
             key="tr_download",
         )
+        shared_ok = classroom.may_change_defaults()
         if b[2].button(
             "Save as default",
             key="tr_save",
-            help="Replaces weights/ for everyone; the previous file is kept as a backup.",
+            help="Replaces weights/ for everyone; the previous file is kept as a backup."
+            if shared_ok
+            else classroom.why_not(),
+            disabled=not shared_ok,
         ):
-            try:
-                store.save(job.key, job.model, job.meta(), store.WEIGHTS_DIR, expect_sha=job.base_sha)
-                st.success(
-                    f"Saved {job.label} as the default {MODELS[job.key].name} weights. The previous ones are kept as a backup."
-                )
-            except store.WeightsError as e:
-                st.error(f"Not saved: {e}")
-            except OSError as e:
-                st.error(f"Not saved: the disk refused the write ({e.strerror}). The previous weights are unchanged.")
-        if b[3].button(f"Restore shipped {MODELS[job.key].name}", key="tr_restore"):
-            try:
-                store.restore(job.key, "shipped")
-                st.success(
-                    f"Restored the shipped {MODELS[job.key].name} weights; the replaced ones are the backup now."
-                )
-            except store.WeightsError as e:
-                st.error(str(e))
+            ok, msg = jobs.save_as_default(job)
+            (st.success if ok else st.error)(msg)
+        if b[3].button(
+            f"Restore shipped {MODELS[job.key].name}",
+            key="tr_restore",
+            help=None if shared_ok else classroom.why_not(),
+            disabled=not shared_ok,
+        ):
+            ok, msg = jobs.restore_shipped(job.key)
+            (st.success if ok else st.error)(msg)
         overlay = st.multiselect(
             "Overlay validation-loss curves", list(by_id), format_func=lambda i: by_id[i].label, key="tr_overlay"
         )
@@ -217,13 +214,6 @@ else:
 with st.expander("Upload weights (a .safetensors file and its .json sidecar)"):
     files = st.file_uploader("Both files", type=["safetensors", "json"], accept_multiple_files=True, key="tr_upload")
     if files:
-        tensors = [f for f in files if f.name.endswith(".safetensors")]
-        sidecars = [f for f in files if f.name.endswith(".json")]
-        if len(tensors) != 1 or len(sidecars) != 1:
-            st.warning("Upload exactly one .safetensors file and one .json sidecar.")
-        else:
-            try:
-                job = state.uploaded_run(tensors[0].getvalue(), sidecars[0].getvalue(), tensors[0].name)
-                st.success(f"Loaded {job.label}. It is in the run history; activate it to use it in the playground.")
-            except store.WeightsError as e:
-                st.error(f"Refused: {e}")
+        session.upload_panel(files)
+
+classroom.teacher_panel()

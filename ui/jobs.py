@@ -1,37 +1,33 @@
-"""Streamlit glue for training jobs: the server-wide manager, this session's id, runs and active weights."""
+"""Streamlit glue for training jobs: start, list, activate and download this browser's runs.
+
+The job registry itself is server-wide (ui/server.manager); every call here passes this browser's id, so a session
+only ever sees, stops or activates its own browser's runs.
+"""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ae_core import store
 from ae_core.config import TrainConfig
 from ae_core.jobs import Job, JobManager
 from ae_core.registry import MODELS
 from ae_core.train import estimate_seconds, measure_rate
-from ui import state
+from ui import classroom, server, session
 
 PRESETS = {"quick": "Quick (1 epoch, 10k images)", "tutorial": "Tutorial recipe (all 60k images)"}
 
 
-@st.cache_resource(show_spinner=False)
 def manager() -> JobManager:
-    return JobManager(
-        max_running=int(os.environ.get("AE_LAB_MAX_JOBS", 2)),
-        max_queued=int(os.environ.get("AE_LAB_MAX_QUEUED", 4)),
-        orphan_timeout=float(os.environ.get("AE_LAB_ORPHAN_TIMEOUT", 60)),
-    )
+    return server.manager()
 
 
 def owner() -> str:
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "bare"
+    return session.browser_id()
 
 
 def preset_config(key: str, preset: str) -> TrainConfig:
@@ -66,26 +62,25 @@ def fmt_seconds(s: float) -> str:
 
 
 def start(key: str, cfg: TrainConfig | dict) -> Job:
-    sidecar = state.sidecar_of(key)
-    job = manager().submit(key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None)
-    st.session_state.setdefault("runs", [])
-    st.session_state.runs.append(job.id)
-    return job
+    sidecar = server.sidecar_of(key)
+    return manager().submit(key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None)
 
 
 def my_runs() -> list[Job]:
-    """This session's runs, oldest first: its training jobs and any uploaded weights."""
-    mgr, me = manager(), owner()
-    jobs = [j for j in (mgr.get(i, me) for i in st.session_state.get("runs", [])) if j is not None]
-    return jobs + list(st.session_state.get("uploaded_runs", {}).values())
+    """This browser's runs, oldest first: its training jobs and any uploaded weights, across refreshes and tabs."""
+    return manager().jobs_for(owner())
 
 
 def activate(job: Job) -> None:
-    st.session_state.setdefault("active_runs", {})[job.key] = {"id": job.id, "label": job.label, "model": job.model}
+    manager().activate(owner(), job.id)
 
 
 def deactivate(key: str) -> None:
-    st.session_state.get("active_runs", {}).pop(key, None)
+    manager().deactivate(owner(), key)
+
+
+def active_runs() -> dict[str, Job]:
+    return manager().active_for(owner())
 
 
 def weights_zip(job: Job) -> bytes:
@@ -97,13 +92,25 @@ def weights_zip(job: Job) -> bytes:
     return buf.getvalue()
 
 
-def auto_activate_finished() -> bool:
-    """Make each newly finished run the session's active weights for its model, once. True if any changed."""
-    seen = st.session_state.setdefault("activated_jobs", set())
-    changed = False
-    for job in my_runs():
-        if job.id not in seen and not job.active and job.model is not None and job.id.startswith("job"):
-            seen.add(job.id)
-            activate(job)
-            changed = True
-    return changed
+def save_as_default(job: Job) -> tuple[bool, str]:
+    """Make a run the default weights for everyone: (saved?, message). Refused in classroom mode for students."""
+    if not classroom.may_change_defaults():  # checked at the action too, not only by the disabled button
+        return False, classroom.why_not()
+    name = MODELS[job.key].name
+    try:
+        store.save(job.key, job.model, job.meta(), store.WEIGHTS_DIR, expect_sha=job.base_sha)
+    except store.WeightsError as e:
+        return False, f"Not saved: {e}"
+    except OSError as e:
+        return False, f"Not saved: the disk refused the write ({e.strerror}). The previous weights are unchanged."
+    return True, f"Saved {job.label} as the default {name} weights. The previous ones are kept as a backup."
+
+
+def restore_shipped(key: str) -> tuple[bool, str]:
+    if not classroom.may_change_defaults():
+        return False, classroom.why_not()
+    try:
+        store.restore(key, "shipped")
+    except store.WeightsError as e:
+        return False, str(e)
+    return True, f"Restored the shipped {MODELS[key].name} weights; the replaced ones are the backup now."

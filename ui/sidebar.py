@@ -7,7 +7,7 @@ import streamlit as st
 
 from ae_core.jobs import JobRefused
 from ae_core.registry import MODELS
-from ui import jobs, state
+from ui import jobs, session
 
 
 def job_status(job) -> None:
@@ -36,26 +36,28 @@ def job_status(job) -> None:
 
 
 def watch() -> None:
-    """Poll this session's latest run; the fragment only polls while something is running."""
-    runs = [j for j in jobs.my_runs() if j.id.startswith("job")]
+    """Poll this browser's latest run; the fragment only polls while something is running."""
+    ss = st.session_state
+    runs = [j for j in jobs.my_runs() if j.sha256 is None]  # trained here, not uploaded
     if not runs:
         return
     latest = runs[-1]
     if latest.active:
         jobs.manager().heartbeat(jobs.owner())
     job_status(latest)
-    if not latest.active and jobs.auto_activate_finished():
-        st.rerun(scope="app")  # the new weights take effect on the page at once
+    was_active, ss.rt_was_active = ss.get("rt_was_active", False), latest.active
+    if was_active and not latest.active:
+        st.rerun(scope="app")  # the manager made the new weights active: show them on the page at once
 
 
 def retrain_panel() -> None:
-    state.keep("rt_model", "rt_preset")
+    session.keep("rt_model", "rt_preset")
     with st.sidebar:
         st.divider()
         st.subheader("Retrain")
         key = st.selectbox("Model to retrain", list(MODELS), format_func=lambda k: MODELS[k].name, key="rt_model")
         preset = st.radio("Preset", list(jobs.PRESETS), format_func=jobs.PRESETS.get, key="rt_preset")
-        state.remember("rt_model", "rt_preset")
+        session.remember("rt_model", "rt_preset")
         cfg = jobs.preset_config(key, preset)
         st.caption(
             f"{cfg.epochs} epoch(s) on {cfg.train_size:,} images, lr {cfg.lr:g}, noise {cfg.noise_factor:g}: "
@@ -67,15 +69,16 @@ def retrain_panel() -> None:
             except JobRefused as e:
                 st.error(str(e))
         busy = any(j.active for j in jobs.my_runs())
+        st.session_state.rt_was_active = busy
         st.fragment(watch, run_every=1.0 if busy else None)()
-        active = st.session_state.get("active_runs", {})
-        for k, run in list(active.items()):
+        for k, run in jobs.active_runs().items():
             use_run = st.toggle(
-                f"{MODELS[k].name}: use run {run['label']}",
+                f"{MODELS[k].name}: use run {run.label}",
                 value=True,
-                key=f"use-{k}-{run['id']}",
+                key=f"use-{k}-{run.id}",
                 help="Off: go back to the saved default weights.",
             )
             if not use_run:
                 jobs.deactivate(k)
                 st.rerun()
+    session.remember_browser()

@@ -1,0 +1,143 @@
+"""Server-wide state: one copy per process, shared by every session and every tab.
+
+Rules for everything in this module:
+- immutable after loading (test set, models, classifier) or guarded by its own lock (the job manager, the cache);
+- keyed by content (the sha256 of weights, the data's source, the settings), never by a session id or by id();
+- nothing here changes process-wide settings (threads, sockets, module patches) from a request.
+Per-browser and per-session state lives in ui/session.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+# One torch thread per request: single-digit inference gains nothing from more, and several sessions and training
+# jobs share the cores. Bulk scoring splits its batch across worker threads instead (ae_core.parallel). This runs once,
+# when the module is first imported, before any session is served. Set AE_LAB_THREADS to override.
+os.environ.setdefault("AE_LAB_THREADS", "1")
+
+from ae_core import classifier, data, store  # noqa: E402
+from ae_core.cache import ComputeCache  # noqa: E402
+from ae_core.device import configure_threads  # noqa: E402
+from ae_core.jobs import JobManager  # noqa: E402
+from ae_core.registry import MODELS  # noqa: E402
+
+configure_threads()
+
+SUBSET = int(os.environ.get("AE_LAB_SWEEP_DIGITS", 1000))  # digits for the curves and the noise matrix
+CACHE_MB = int(os.environ.get("AE_LAB_CACHE_MB", 1024))  # cap on the Scoreboard and Inside results kept in memory
+
+
+@st.cache_resource(show_spinner=False)
+def test_set() -> data.Digits:
+    """The full MNIST test set when available, else the bundled sample; read-only."""
+    return data.test_digits()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _load(key: str, sha: str, directory: str) -> tuple[dict, object]:
+    # Keyed by the sidecar's sha256, so a new default save is picked up and an unchanged one is never reloaded.
+    return store.load_model(key, store.Path(directory))
+
+
+def default_models() -> tuple[dict, dict[str, str]]:
+    """({key: (sidecar, model)} for the saved default weights, {key: error message} for any that failed)."""
+    ok, errors = {}, {}
+    for key in MODELS:
+        try:
+            sidecar = store.read_sidecar(key, store.WEIGHTS_DIR)
+            if sidecar is None:
+                errors[key] = f"No weights for {MODELS[key].name} in weights/. Train them with `make weights`."
+                continue
+            ok[key] = _load(key, sidecar["sha256"], str(store.WEIGHTS_DIR))
+        except store.WeightsError as e:
+            errors[key] = f"{MODELS[key].name}: the saved weights were refused ({e})"
+    return ok, errors
+
+
+def sidecar_of(key: str) -> dict | None:
+    loaded, _ = default_models()
+    return loaded[key][0] if key in loaded else None
+
+
+@st.cache_resource(show_spinner=False)
+def digit_classifier():
+    """The shipped digit classifier as (sidecar, model), or None if its weights are missing or refused."""
+    try:
+        return store.load(classifier.KEY, store.WEIGHTS_DIR, expect_key=classifier.KEY)
+    except store.WeightsError:
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def subset() -> data.Digits:
+    """A fixed, class-balanced subset of the test set for sweeps."""
+    import torch
+
+    d = test_set()
+    if len(d) <= SUBSET:
+        return d
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randperm(len(d), generator=g)[:SUBSET].sort().values
+    return data.Digits(d.images[idx], d.labels[idx], f"{SUBSET:,} digits of the {d.source}", full=False)
+
+
+@st.cache_resource(show_spinner=False)
+def _class_indices(source: str, n: int) -> tuple[tuple[int, ...], ...]:
+    d = test_set()
+    return tuple(tuple(d.labels.eq(c).nonzero().flatten().tolist()) for c in range(10))
+
+
+def class_indices(digits: data.Digits) -> tuple[tuple[int, ...], ...]:
+    """Test-set indices of each class 0-9 (tuples: shared, so never mutable)."""
+    return _class_indices(digits.source, len(digits))
+
+
+def position_in_class(digits: data.Digits, index: int) -> int:
+    return class_indices(digits)[int(digits.labels[index])].index(index)
+
+
+@st.cache_resource(show_spinner=False)
+def manager() -> JobManager:
+    """The one job registry of this process; it guards itself."""
+    return JobManager(
+        max_running=int(os.environ.get("AE_LAB_MAX_JOBS", 2)),
+        max_queued=int(os.environ.get("AE_LAB_MAX_QUEUED", 4)),
+        orphan_timeout=float(os.environ.get("AE_LAB_ORPHAN_TIMEOUT", 60)),
+        keep_finished=int(os.environ.get("AE_LAB_KEEP_RUNS", 20)),
+        owner_ttl=float(os.environ.get("AE_LAB_RUN_TTL", 6 * 3600)),
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def results() -> ComputeCache:
+    """Scoreboard and Inside results, shared by everyone: one lock per key, so different work never waits."""
+    return ComputeCache(CACHE_MB * 1024 * 1024)
+
+
+def cached(key: tuple, compute, label: str):
+    """compute(progress) once per key for the whole server, with a progress bar while this session waits for it."""
+    cache = results()
+    found, value = cache.peek(key)
+    if found:
+        return value
+    bar = st.progress(0.0, text=label)
+    value = cache.get(key, lambda: compute(lambda frac, text=label: bar.progress(min(max(frac, 0.0), 1.0), text=text)))
+    bar.empty()
+    return value
+
+
+def weights_key(models: dict) -> tuple:
+    """What the models are, by content: ((key, sha256 of the weights), ...). Two sessions with the same weights share
+    results; two uploads of different weights never do, whatever they are called."""
+    return tuple((k, store.content_sha(k, m)) for k, m in models.items())
+
+
+def dataset_note() -> str:
+    """Why only the bundled sample is in use, and how to provide the full dataset."""
+    found, msg = data.dataset_status()
+    if found:  # files added while the server runs; the shared caches still hold the sample
+        return "MNIST is on disk now, but ae-lab started without it: restart the app to use the full test set."
+    return msg

@@ -1,0 +1,129 @@
+"""Per-browser and per-session state: who this browser is, which weights it uses, widget values across pages.
+
+Server-wide objects live in ui/server.py; nothing here is shared between browsers.
+- The browser id is a random token in a cookie. Runs belong to it, so a refresh or a reconnect (a new WebSocket
+  session) finds them again. It never appears in a URL, so a shared playground link carries no access to runs.
+- Widget values and the current digit are per session (st.session_state).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+
+import streamlit as st
+
+from ae_core import store
+from ae_core.registry import MODELS
+from ui import server
+
+COOKIE = "ae_lab_browser"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")  # exactly what token_urlsafe(24) makes: anything else is ignored
+COOKIE_DAYS = 30
+
+
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode) there are no cookies
+        return None
+    return value if isinstance(value, str) and _TOKEN.fullmatch(value) else None
+
+
+def browser_id() -> str:
+    """This browser's id: from its cookie, or new (and sent to the browser by remember_browser)."""
+    ss = st.session_state
+    if "browser_id" not in ss:
+        ss.browser_id = _cookie() or secrets.token_urlsafe(24)
+    return ss.browser_id
+
+
+def remember_browser() -> None:
+    """Store the id in a cookie until the browser sends it back, so the next tab or refresh finds the same runs.
+    Called once per full run, in the sidebar (an empty element there takes no visible space)."""
+    bid = browser_id()
+    if _cookie() == bid:
+        return
+    js = (
+        f"document.cookie = '{COOKIE}={bid}; path=/; max-age={COOKIE_DAYS * 86400}; SameSite=Strict'"
+        " + (location.protocol === 'https:' ? '; Secure' : '');"
+    )
+    st.sidebar.html(f"<script>{js}</script>", unsafe_allow_javascript=True)
+
+
+def keep(*keys: str) -> None:
+    """Bring back widget values that Streamlit dropped because the widget was not drawn in the last run
+    (another page, or another input source), so settings survive page switches."""
+    ss = st.session_state
+    for k in keys:
+        if k not in ss and f"_keep_{k}" in ss:
+            ss[k] = ss[f"_keep_{k}"]
+
+
+def remember(*keys: str) -> None:
+    ss = st.session_state
+    for k in keys:
+        if k in ss:
+            ss[f"_keep_{k}"] = ss[k]
+
+
+def active_models() -> tuple[dict, dict[str, str], dict[str, str]]:
+    """({key: model}, {key: where the weights come from}, errors) for this browser: the saved defaults, replaced by
+    any of its own runs that it activated."""
+    loaded, errors = server.default_models()
+    models = {k: m for k, (_, m) in loaded.items()}
+    origin = {k: "saved default" for k in loaded}
+    for key, job in server.manager().active_for(browser_id()).items():
+        if job.model is not None:
+            models[key], origin[key] = job.model, f"run {job.label}"
+            errors.pop(key, None)
+    return models, origin, errors
+
+
+def models_or_errors() -> tuple[dict, dict[str, str]]:
+    """active_models() for a page, showing any refused weights as errors (the page goes on with the others)."""
+    models, origin, errors = active_models()
+    for msg in errors.values():
+        st.error(msg)
+    return models, origin
+
+
+def add_uploaded_weights(blob: bytes, sidecar: bytes, filename: str):
+    """Validate uploaded weights through the store and add them to this browser's runs, once per content.
+    Returns (job, added now?); raises store.WeightsError with the reason."""
+    from ae_core.config import TrainConfig
+    from ae_core.jobs import Job
+    from ae_core.train import TrainResult
+
+    meta, model = store.from_bytes(blob, sidecar)
+    key = meta["model_key"]
+    if key not in MODELS:
+        raise store.WeightsError(f"{key!r} weights are not one of the three autoencoders.")
+    try:
+        cfg = TrainConfig.from_dict(meta.get("config") or {})
+    except (TypeError, ValueError):
+        cfg = MODELS[key].recipe
+    job = Job("", key, cfg, owner="", label=f"upload {filename[:40]}", state="done")
+    job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", ""))[:200])
+    job.test_metrics = meta.get("test_metrics") if isinstance(meta.get("test_metrics"), dict) else None
+    job.sha256 = store.content_sha(key, model)
+    return server.manager().add_upload(browser_id(), job)
+
+
+def upload_panel(files: list) -> None:
+    """The Train page's weight upload: one .safetensors and its .json sidecar."""
+    tensors = [f for f in files if f.name.endswith(".safetensors")]
+    sidecars = [f for f in files if f.name.endswith(".json")]
+    if len(tensors) != 1 or len(sidecars) != 1:
+        st.warning("Upload exactly one .safetensors file and one .json sidecar.")
+        return
+    try:
+        job, added = add_uploaded_weights(tensors[0].getvalue(), sidecars[0].getvalue(), tensors[0].name)
+    except (store.WeightsError, json.JSONDecodeError) as e:
+        st.error(f"Refused: {e}")
+        return
+    if added:
+        st.success(f"Loaded {job.label}. It is in the run history; activate it to use it in the playground.")
+    else:
+        st.info(f"{job.label} is in your run history (the same weights are never added twice).")
