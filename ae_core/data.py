@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -73,7 +74,7 @@ def load_mnist(train: bool) -> Digits:
         for root in _candidate_roots():
             if _has_raw(root, train):
                 ds = MNIST(str(root), train=train, download=False)
-                return _digits(ds, f"MNIST {'train' if train else 'test'} ({root})")
+                return _digits(ds, train, root)
         if os.environ.get("AE_LAB_OFFLINE") == "1":
             raise DatasetUnavailable(HOW_TO)
         failed = _download_failed.get(train)
@@ -82,7 +83,7 @@ def load_mnist(train: bool) -> Digits:
         try:
             _download(DATA_DIR, train)
             ds = MNIST(str(DATA_DIR), train=train, download=False)
-            return _digits(ds, f"MNIST {'train' if train else 'test'} (downloaded to {DATA_DIR})")
+            return _digits(ds, train, DATA_DIR)
         except Exception as e:  # noqa: BLE001 - any network failure means "offline"
             msg = f"{HOW_TO} (download failed: {type(e).__name__})"
             _download_failed[train] = (time.monotonic(), msg)
@@ -129,8 +130,11 @@ def _download(root: Path, train: bool, timeout: float = 10.0) -> None:
             raise OSError(f"could not download {filename}: {errors}")
 
 
-def _digits(ds, source: str) -> Digits:
+def _digits(ds, train: bool, root: Path) -> Digits:
     images = ds.data.contiguous()  # (N, 28, 28) uint8, already in memory
+    source = f"MNIST {'training' if train else 'test'} set, full, {len(images):,} digits"
+    # The folder goes to the server log only: pages, sidecars and downloads never show server paths.
+    logging.getLogger("ae_lab").info("%s loaded from %s", source, root)
     return Digits(images, ds.targets.long(), source, full=True)
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.async_api import async_playwright  # noqa: E402
 
-from tests import browser  # noqa: E402
+from harness import browser  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = browser.OUTPUT_IMGS

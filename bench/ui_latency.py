@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests import browser  # noqa: E402
+from harness import browser  # noqa: E402
 
 PAUSE = 0.3  # seconds between key presses (--pause); 0 measures back-to-back presses
 

@@ -120,6 +120,11 @@ def live_runs() -> None:
     ss.tr_was_active = bool(active)
 
 
+with st.expander("Upload weights (a .safetensors file and its .json sidecar)"):
+    files = st.file_uploader("Both files", type=["safetensors", "json"], accept_multiple_files=True, key="tr_upload")
+    if files:
+        session.upload_panel(files)
+
 runs = jobs.my_runs()
 st.fragment(live_runs, run_every=1.0 if any(j.active for j in runs) else None)()
 
@@ -166,7 +171,7 @@ else:
         )
         job = by_id[pick]
         b = st.columns(4)
-        if b[0].button("Use it", key="tr_activate", help="Use these weights in your playground and pages."):
+        if b[0].button("Use these weights", key="tr_activate", help="Use these weights in your playground and pages."):
             jobs.activate(job)
             st.toast(f"{MODELS[job.key].name} now uses {job.label} for you.")
         b[1].download_button(
@@ -210,10 +215,5 @@ else:
             )
             curves.index.name = "epoch"
             st.line_chart(curves, height=260, x_label="epoch", y_label="BCE (validation, or train if none)")
-
-with st.expander("Upload weights (a .safetensors file and its .json sidecar)"):
-    files = st.file_uploader("Both files", type=["safetensors", "json"], accept_multiple_files=True, key="tr_upload")
-    if files:
-        session.upload_panel(files)
 
 classroom.teacher_panel()

@@ -37,7 +37,7 @@ def test_train_page_tiny_run_finishes_and_appears_in_history(tmp_path):
     assert row["model"] == "Dense DAE" and row["epochs"] == "1/1" and row["images"] == 512
     assert row["val loss"] > 0 and 5 < row["test PSNR"] < 40 and 0 < row["test SSIM"] < 1
     labels = [b.label for b in at.button]
-    assert "Activate in this session" in labels and "Save as default" in labels
+    assert "Use these weights" in labels and "Save as default" in labels
     at.button(key="tr_activate").click().run()
     at.switch_page("pages/playground.py").run()
     assert any("run #" in m.value for m in at.sidebar.markdown if "Dense DAE" in m.value)

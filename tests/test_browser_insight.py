@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests import browser
+from harness import browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -3,7 +3,7 @@ bundled sample of real test digits."""
 
 import pytest
 
-from tests import browser
+from harness import browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

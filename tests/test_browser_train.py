@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests import browser
+from harness import browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

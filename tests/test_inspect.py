@@ -61,3 +61,55 @@ def test_repeat_returns_each_pass(sample):
     _, m = store.load_model("dense_dae")
     outs = inspect.repeat(m, sample.batch(slice(0, 2)), 5)
     assert len(outs) == 5 and all(o.shape == (2, 1, 28, 28) for o in outs)
+
+
+def test_tables_and_feature_maps_never_disturb_forward_passes_in_other_threads(sample):
+    """The shared, cached models run in other sessions' threads while one session's Inside page inspects them.
+    (torch.fx.symbolic_trace patched nn.Module.__call__ for the whole process: forward passes elsewhere returned
+    Proxy objects or raised.)"""
+    import threading
+
+    models = {k: store.load_model(k)[1] for k in MODELS}
+    x = sample.batch(slice(0, 4))
+    with torch.inference_mode():
+        expected = {k: m(x) for k, m in models.items()}
+    tables = {k: inspect.architecture(m) for k, m in models.items()}
+    failures, done = [], threading.Event()
+
+    def forward():
+        n = 0
+        while not done.is_set() or n < 200:
+            for k, m in models.items():
+                try:
+                    with torch.inference_mode():
+                        out = m(x)
+                    if not isinstance(out, torch.Tensor) or not torch.equal(out, expected[k]):
+                        failures.append(f"{k}: {type(out).__name__}")
+                except Exception as e:  # noqa: BLE001 - collected and asserted below
+                    failures.append(f"{k}: {type(e).__name__}: {e}")
+            n += 1
+
+    def inspecting():
+        for _ in range(40):
+            for k, m in models.items():
+                if inspect.architecture(m) != tables[k]:
+                    failures.append(f"{k}: table changed")
+            inspect.feature_maps(models["conv_dae"], x[:1])
+
+    runners = [threading.Thread(target=forward) for _ in range(2)]
+    inspectors = [threading.Thread(target=inspecting) for _ in range(2)]
+    for t in runners + inspectors:
+        t.start()
+    for t in inspectors:
+        t.join()
+    done.set()
+    for t in runners:
+        t.join()
+    assert not failures, failures[:5]
+
+
+def test_inspecting_leaves_the_model_untouched():
+    m = build("conv_dae")
+    before = (dict(m._forward_hooks), dict(m._forward_pre_hooks), type(m).__call__)
+    inspect.activations(m, torch.rand(1, 1, 28, 28))
+    assert (dict(m._forward_hooks), dict(m._forward_pre_hooks), type(m).__call__) == before

@@ -1,6 +1,7 @@
 import time
 
 import pytest
+import torch
 
 from ae_core.config import TrainConfig
 from ae_core.jobs import JobManager, JobRefused
@@ -101,4 +102,70 @@ def test_training_never_mutates_a_shared_model(manager):
     manager.wait(manager.submit("dense_dae", TINY, owner="alice").id)
     for k, v in shared.state_dict().items():
         assert (v == before[k]).all()
-    assert build("dense_dae") is not shared
+    job = manager.jobs_for("alice")[-1]
+    trained = job.model.state_dict()
+    assert job.model is not shared and any(not torch.equal(trained[k], v) for k, v in before.items())
+
+
+def uploaded(key="dense_dae", seed=0):
+    """A finished job holding weights, as the Train page's upload makes it."""
+    from ae_core import store
+    from ae_core.jobs import Job
+    from ae_core.train import TrainResult
+
+    model = build(key, seed)
+    job = Job("", key, TINY, owner="", label=f"upload seed {seed}", state="done")
+    job.result = TrainResult(key, TINY, model)
+    job.sha256 = store.content_sha(key, model)
+    return job
+
+
+def test_uploads_get_server_wide_ids_and_are_added_once_per_browser(sample):
+    m = JobManager(data=sample)
+    a, added_a = m.add_upload("alice", uploaded(seed=1))
+    b, added_b = m.add_upload("bob", uploaded(seed=2))
+    assert added_a and added_b and a.id != b.id  # per-session numbering gave both "upload1"
+    again, added = m.add_upload("alice", uploaded(seed=1))  # the uploader still holds the file on the next rerun
+    assert not added and again is a and len(m.jobs_for("alice")) == 1
+    assert m.add_upload("bob", uploaded(seed=1))[1]  # the same file from another browser is that browser's own run
+
+
+def test_history_limit_is_per_browser_not_per_server(sample):
+    """A class of 30: every student's runs stay, however many the others have."""
+    m = JobManager(data=sample, keep_finished=3)
+    mine = [m.add_upload("me", uploaded(seed=s))[0] for s in range(3)]
+    for i in range(30):
+        for s in range(2):
+            m.add_upload(f"student{i}", uploaded(seed=100 + s))
+    assert m.jobs_for("me") == mine
+    assert all(len(m.jobs_for(f"student{i}")) == 2 for i in range(30))
+    newest = m.add_upload("me", uploaded(seed=9))[0]
+    assert m.jobs_for("me") == [*mine[1:], newest]  # my own oldest goes, nobody else's
+
+
+def test_browsers_that_left_are_forgotten_after_the_ttl(sample):
+    m = JobManager(data=sample, owner_ttl=0.2)
+    m.add_upload("gone", uploaded())
+    m.activate("gone", m.jobs_for("gone")[0].id)
+    m.heartbeat("also-gone")
+    time.sleep(0.3)
+    m.heartbeat("here")
+    assert m.jobs_for("gone") == [] and m.active_for("gone") == {}
+    assert set(m._seen) == {"here"} and not m._active  # the heartbeat map is pruned too
+    assert m.owners() == 1
+
+
+def test_activation_belongs_to_the_browser(sample):
+    m = JobManager(data=sample)
+    job, _ = m.add_upload("alice", uploaded())
+    m.activate("bob", job.id)  # someone else's run: ignored
+    assert m.active_for("bob") == {}
+    m.activate("alice", job.id)
+    assert m.active_for("alice") == {"dense_dae": job}
+    m.deactivate("alice", "dense_dae")
+    assert m.active_for("alice") == {}
+
+
+def test_a_finished_run_is_activated_for_its_browser(manager):
+    job = manager.wait(manager.submit("dense_dae", TINY, owner="alice").id)
+    assert manager.active_for("alice") == {"dense_dae": job} and manager.active_for("bob") == {}

@@ -27,11 +27,20 @@ def test_encode_decode_round_trip(key, code_shape):
 
 
 def test_conv_bottleneck_is_tensorflow_same_pooling():
-    m = build("conv_dae")
-    x = torch.zeros(1, 1, 28, 28)
-    x[..., 27, 27] = 1.0  # only the last row/column, which 'valid' pooling of 7x7 would drop
-    feats = m.encode(x)
-    assert feats.shape[-2:] == (4, 4)
+    """TensorFlow's 'same' pooling of 7x7 pads one row and column at the bottom right, then pools 2x2: the code's
+    last row and column come from the 7th row and column alone ('valid' pooling would drop them)."""
+    from torch.nn import functional as F
+
+    m = build("conv_dae", seed=3)
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        h = F.max_pool2d(F.relu(m.enc2(F.max_pool2d(F.relu(m.enc1(x)), 2))), 2)  # (2, 64, 7, 7)
+        a = F.relu(m.enc3(h))  # (2, 32, 7, 7), >= 0, so zero padding acts like TensorFlow's -inf padding
+        tf_same = F.max_pool2d(F.pad(a, (0, 1, 0, 1)), 2)  # (2, 32, 4, 4)
+        code = m.encode(x)
+    assert code.shape == (2, 32, 4, 4)
+    torch.testing.assert_close(code, tf_same, rtol=0, atol=0)
+    torch.testing.assert_close(code[..., 3, 3], a[..., 6, 6], rtol=0, atol=0)
 
 
 def test_build_is_seeded_and_leaves_global_rng_alone():

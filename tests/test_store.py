@@ -250,3 +250,13 @@ def test_concurrent_save_is_refused_while_locked(tmp_path):
     saved(tmp_path)
     with store.save_lock(tmp_path), pytest.raises(store.WeightsError, match="Another save"):
         store.save("dense_dae", build("dense_dae", 2), {}, tmp_path, lock_timeout=0.2)
+
+
+def test_saving_one_name_never_deletes_another_names_files(tmp_path):
+    """'dense_dae-v2' starts with 'dense_dae-': its tensor file must survive saves of 'dense_dae'."""
+    v2 = store.save("dense_dae", store.build("dense_dae", 1), {}, tmp_path, name="dense_dae-v2")
+    for seed in (2, 3, 4):  # enough saves that 'dense_dae' collects its own garbage several times
+        store.save("dense_dae", store.build("dense_dae", seed), {}, tmp_path)
+    assert store.load("dense_dae-v2", tmp_path, expect_key="dense_dae")[0]["sha256"] == v2["sha256"]
+    own = sorted(p.name for p in tmp_path.glob("dense_dae-????????????????.safetensors"))
+    assert len(own) == 2  # the current one and its backup; the first save's file was collected

@@ -1,14 +1,17 @@
 """Two users at once: saves that race, sessions that must not see each other, and no leftovers."""
 
+import json
 import threading
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
-from ae_core import store
+from ae_core import data, store
 from ae_core.config import TrainConfig
+from ae_core.evaluate import evaluate
 from ae_core.jobs import JobManager
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs_mnist
 from tests.test_app_playground import image_urls
 
 TINY = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=512, val_split=0.125, device="cpu")
@@ -41,14 +44,105 @@ def test_two_sessions_save_as_default_one_wins_cleanly(tmp_path, sample):
     assert store.load("dense_dae.prev", tmp_path)[0]["sha256"] == first["sha256"]
 
 
-def test_sessions_are_isolated():
-    a = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    b = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    a.number_input(key="pg_seed").set_value(1234).run()
-    a.selectbox(key="pg_class").set_value(5).run()
-    b.run()
-    assert b.number_input(key="pg_seed").value == 0 and b.selectbox(key="pg_class").value == 7
-    assert "active_runs" not in b.session_state or not b.session_state["active_runs"]
+def dense_upload(shift: float):
+    """Valid Dense DAE weights, shifted away from the shipped ones, as the two files the Train page takes."""
+    _, m = store.load_model("dense_dae")
+    with torch.no_grad():
+        m.decoder.bias += shift
+    blob, sidecar = store.to_bytes("dense_dae", m, {"name": "dense_dae"})
+    files = [
+        (sidecar["tensor_file"], blob, "application/octet-stream"),
+        ("dense_dae.json", json.dumps(sidecar).encode(), "application/json"),
+    ]
+    return m, files
+
+
+def upload_and_use(files) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.switch_page("pages/train.py").run()
+    at.file_uploader(key="tr_upload").set_value(files).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="tr_activate").click().run()
+    return at
+
+
+def dense_psnr(at) -> float:
+    at.switch_page("pages/scoreboard.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return float(at.dataframe[0].value.set_index("")["PSNR (dB)"]["Dense DAE"])
+
+
+@needs_mnist
+def test_two_sessions_uploading_weights_each_see_their_own_scores():
+    """Server-wide caches are keyed by the weights' content: two uploads never share an entry, whatever their names
+    (both were 'upload1' once), and a session without uploads sees the defaults."""
+    digits = data.test_digits()
+    (model_a, files_a), (model_b, files_b) = dense_upload(0.3), dense_upload(-0.5)
+    a, b = upload_and_use(files_a), upload_and_use(files_b)
+    seen = {"a": dense_psnr(a), "b": dense_psnr(b)}
+    for who, model in (("a", model_a), ("b", model_b)):
+        want = evaluate({"dense_dae": model}, "gaussian", 0.5, 0, digits).summary()["dense_dae"]["psnr"]
+        assert seen[who] == pytest.approx(want, abs=1e-3), who
+    assert abs(seen["a"] - seen["b"]) > 0.1
+    plain = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    shipped = evaluate({"dense_dae": store.load_model("dense_dae")[1]}, "gaussian", 0.5, 0, digits)
+    assert dense_psnr(plain) == pytest.approx(shipped.summary()["dense_dae"]["psnr"], abs=1e-3)
+
+
+def test_an_upload_is_added_once_however_often_the_page_reruns():
+    _, files = dense_upload(0.2)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    at.file_uploader(key="tr_upload").set_value(files).run()
+    for _ in range(3):  # the uploader keeps its files: every full rerun sees them again
+        at.run()
+    assert not at.exception
+    assert [r["run"] for r in at.dataframe[0].value.to_dict("records")] == [f"upload {files[0][0]}"[:47]]
+    assert any("never added twice" in i.value for i in at.info)
+
+
+def test_no_request_changes_the_thread_count(monkeypatch):
+    """Bulk scoring splits batches across worker threads; torch.set_num_threads would change every session's and
+    every training job's threads at once."""
+    import ui.server  # noqa: F401 - the one thread setting, at import, before any session is served
+
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.switch_page("pages/scoreboard.py").run()
+    at.selectbox(key="sb_noise").set_value("masking").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/inside.py").run()
+    assert not at.exception and calls == []
+
+
+def test_a_refresh_finds_the_running_job_again(monkeypatch):
+    """The browser's cookie brings the same id to the new session (set here as the cookie would)."""
+    monkeypatch.setenv("AE_LAB_ORPHAN_TIMEOUT", "600")
+    first = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    first.session_state["browser_id"] = "b" * 32
+    first.run()
+    first.selectbox(key="rt_model").set_value("conv_dae").run()
+    first.radio(key="rt_preset").set_value("tutorial").run()
+    first.button(key="rt_start").click().run()
+    try:
+        reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        reloaded.session_state["browser_id"] = "b" * 32
+        reloaded.run()
+        assert any("Conv DAE" in p.proto.text for p in reloaded.sidebar.get("progress")), "no progress after reload"
+        stranger = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()  # another browser
+        assert not stranger.sidebar.get("progress") and not [b for b in stranger.sidebar.button if b.label == "Stop"]
+        reloaded.switch_page("pages/train.py").run()
+        assert [r["state"] for r in reloaded.dataframe[0].value.to_dict("records")] in (["running"], ["queued"])
+    finally:
+        next(b for b in first.sidebar.button if b.label == "Stop").click().run()
+        from ui import server
+
+        for job in server.manager().jobs_for("b" * 32):  # the same registry the sessions used
+            job.stop_event.set()
+            server.manager().wait(job.id, timeout=120)
+        assert server.manager().live_threads() == 0
 
 
 @pytest.mark.slow
@@ -85,3 +179,37 @@ def test_a_save_by_another_replica_is_picked_up_at_the_next_rerun(tmp_path, monk
     assert not at.exception
     assert after[3] != before[3]  # Dense DAE now runs the other replica's weights
     assert after[:3] == before[:3] and after[4:] == before[4:]  # nothing else changed
+
+
+def test_classroom_mode_reserves_changes_everyone_sees_for_the_teacher(monkeypatch, tmp_path):
+    for f in (ROOT / "weights").iterdir():
+        if f.suffix in (".json", ".safetensors"):
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setattr(store, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setenv("AE_LAB_CLASSROOM", "1")
+    monkeypatch.setenv("AE_LAB_TEACHER_KEY", "s3cret-key")
+    before = (tmp_path / "dense_dae.json").read_bytes()
+    _, files = dense_upload(0.25)
+    student = upload_and_use(files)
+    save, restore = student.button(key="tr_save"), student.button(key="tr_restore")
+    assert save.disabled and restore.disabled and "only the teacher" in save.help
+    assert not student.button(key="tr_activate").disabled  # students still use their own runs
+    student.text_input(key="teacher_typed").input("guess")  # a form: typed and submitted in one run
+    next(b for b in student.button if b.label == "Unlock").click().run()
+    assert any("not the teacher key" in e.value for e in student.error) and student.button(key="tr_save").disabled
+    student.text_input(key="teacher_typed").input("s3cret-key")
+    next(b for b in student.button if b.label == "Unlock").click().run()
+    teacher = student  # the same session, now unlocked
+    assert not teacher.button(key="tr_save").disabled
+    teacher.button(key="tr_save").click().run()
+    assert any("Saved" in s.value for s in teacher.success)
+    assert (tmp_path / "dense_dae.json").read_bytes() != before
+
+
+def test_classroom_mode_without_a_key_keeps_defaults_read_only(monkeypatch):
+    monkeypatch.setenv("AE_LAB_CLASSROOM", "1")
+    monkeypatch.delenv("AE_LAB_TEACHER_KEY", raising=False)
+    _, files = dense_upload(0.15)
+    at = upload_and_use(files)
+    assert at.button(key="tr_save").disabled and "read-only" in at.button(key="tr_save").help
+    assert not [t for t in at.text_input if t.key == "teacher_typed"]

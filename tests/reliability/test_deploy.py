@@ -6,7 +6,7 @@ import urllib.request
 import pytest
 
 from bench.load import nginx_front
-from tests import browser
+from harness import browser
 
 pytestmark = [
     pytest.mark.browser,

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from bench.load import run_load
-from tests import browser
+from harness import browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -31,8 +31,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(script: str | Path = ROOT / "app.py", env: dict | None = None, timeout: float = 90):
-    """Run `streamlit run script` on a free loopback port; yields the base URL."""
+def streamlit_server(
+    script: str | Path = ROOT / "app.py", env: dict | None = None, timeout: float = 90, log_path: Path | None = None
+):
+    """Run `streamlit run script` on a free loopback port; yields the base URL. The server's output goes to log_path
+    (default: a file in TMPDIR named after the port)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -49,7 +52,8 @@ def streamlit_server(script: str | Path = ROOT / "app.py", env: dict | None = No
         "--browser.gatherUsageStats",
         "false",
     ]
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"ae-lab-streamlit-{port}.log", "w")  # noqa: SIM115
+    log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"ae-lab-streamlit-{port}.log"
+    log = open(log_path, "w")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

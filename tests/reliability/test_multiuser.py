@@ -1,0 +1,210 @@
+"""A class on one server: many sessions at once against a real `streamlit run`, over Streamlit's own protocol.
+
+Sessions mix Inside reruns, Scoreboard scoring at new noise settings, playground slider moves and digit switches,
+two weight uploads at the same moment and a training job. Every playground output must be bit-identical to the same
+request made alone, and each uploader must see its own weights' scores, never the other's.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+
+import pyarrow as pa
+import pytest
+
+from ae_core import data, evaluate, store
+from harness import browser, stclient
+from tests.conftest import ROOT, needs_mnist
+
+pytestmark = [pytest.mark.slow, needs_mnist]
+
+SECONDS = 30  # each looping session acts for at least this long
+IMG = re.compile(r'src="(data:image/png;base64,[^"]+)"')
+
+
+def table(s: stclient.Session) -> dict[str, dict]:
+    """The Scoreboard's first table as {row name: its scores}."""
+    df = pa.ipc.open_stream(io.BytesIO(s.of_kind("dataframe")[0].arrow_data.data)).read_all().to_pandas()
+    return {r[""]: r for r in df.to_dict("records")}
+
+
+def shifted_dense(shift: float):
+    """Valid Dense DAE weights that differ from the shipped ones (and from each other) by a decoder bias shift."""
+    _, m = store.load_model("dense_dae")
+    with __import__("torch").no_grad():
+        m.decoder.bias += shift
+    blob, sidecar = store.to_bytes("dense_dae", m, {"name": "dense_dae"})
+    return m, blob, json.dumps(sidecar).encode()
+
+
+class Class:
+    """What the sessions did and saw, gathered under one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.kinds: Counter = Counter()
+        self.failures: list[str] = []
+        self.outputs: dict[tuple, set[tuple[str, ...]]] = {}  # playground settings -> output images seen
+
+    def check(self, who: str, kind: str, run: stclient.Run) -> None:
+        with self.lock:
+            self.kinds[kind] += 1
+            if not run.ok or run.errors:
+                self.failures.append(f"{who} {kind}: {run.status} {run.exceptions[:1]} {run.errors[:1]}")
+
+
+def settings(s: stclient.Session) -> tuple:
+    q = dict(p.split("=", 1) for p in s.query.split("&") if "=" in p)
+    return q.get("digit"), q.get("noise"), q.get("factor"), q.get("seed")
+
+
+def playground(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
+    rng = random.Random(seed)
+    with stclient.Session(url) as s:
+        cls.check(who, "open", s.open())
+        while time.monotonic() < stop:
+            r = rng.random()
+            if r < 0.6:
+                run, kind = s.set("pg_factor", round(0.05 * rng.randrange(21), 2)), "slider"
+            elif r < 0.8:
+                run, kind = s.set("pg_class", rng.randrange(10)), "digit switch"
+            else:
+                run, kind = s.click("Random digit"), "digit switch"
+            cls.check(who, kind, run)
+            row = s.html("ae-row")
+            if row:
+                with cls.lock:
+                    cls.outputs.setdefault(settings(s), set()).add(tuple(IMG.findall(row[0])))
+            time.sleep(rng.uniform(0.05, 0.3))
+
+
+def inside(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
+    rng = random.Random(seed)
+    with stclient.Session(url) as s:
+        cls.check(who, "open", s.open("inside"))
+        while time.monotonic() < stop:
+            if rng.random() < 0.5:
+                run = s.set("in_fm_noisy", not s.widget("in_fm_noisy").value)
+            else:
+                run = s.set("in_lm_factor", round(0.05 * rng.randrange(21), 2))
+            cls.check(who, "inside", run)
+
+
+def scoreboard(url: str, cls: Class, who: str, stop: float) -> None:
+    with stclient.Session(url) as s:
+        cls.check(who, "scoreboard", s.open("scoreboard"))
+        for factor in (0.35, 0.65, 0.15, 0.85):  # new noise settings: each one is scored afresh
+            cls.check(who, "scoreboard", s.set("sb_factor", str(factor)))
+            if time.monotonic() > stop:
+                break
+
+
+def uploader(url: str, cls: Class, who: str, files, barrier: threading.Barrier, seen: dict) -> None:
+    blob, sidecar = files
+    with stclient.Session(url) as s:
+        cls.check(who, "open", s.open("train"))
+        barrier.wait(60)  # both upload at the same moment
+        run = s.upload(
+            "tr_upload",
+            [
+                ("dense_dae-mine.safetensors", blob, "application/octet-stream"),
+                ("dense_dae.json", sidecar, "text/json"),
+            ],
+        )
+        cls.check(who, "upload", run)
+        assert any("Loaded upload" in t for t in s.texts()), s.texts()
+        cls.check(who, "upload", s.click("Use these weights"))
+        cls.check(who, "scoreboard", s.switch_page("scoreboard"))
+        seen[who] = table(s)["Dense DAE"]["PSNR (dB)"]
+
+
+def trainer(url: str, cls: Class, who: str, stop: float, result: dict) -> None:
+    with stclient.Session(url) as s:
+        cls.check(who, "open", s.open("train"))
+        cls.check(who, "train", s.set("rt_model", "Basic AE"))
+        cls.check(who, "train", s.click("Start retraining"))
+        while time.monotonic() < stop + 60:
+            run = s.rerun()
+            cls.check(who, "train poll", run)
+            if any("finished" in t for t in s.texts()):
+                result["finished"] = True
+                return
+            time.sleep(1)
+
+
+def test_a_class_on_one_server(tmp_path):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for f in (ROOT / "weights").iterdir():
+        if f.suffix in (".json", ".safetensors"):
+            (weights / f.name).write_bytes(f.read_bytes())
+    env = {
+        "AE_LAB_WEIGHTS": str(weights),
+        "AE_LAB_SWEEP_DIGITS": "300",
+        "AE_LAB_ORPHAN_TIMEOUT": "600",  # these clients do not run the sidebar's polling fragment
+        "AE_LAB_THREADS": "1",
+    }
+    (model_a, *files_a), (model_b, *files_b) = shifted_dense(0.4), shifted_dense(-0.6)
+    log = tmp_path / "server.log"
+    cls, seen, trained = Class(), {}, {}
+    with browser.streamlit_server(env=env, log_path=log) as url:
+        with stclient.Session(url) as warm:  # the first run loads the data and models for everyone
+            assert warm.open().ok
+        stop = time.monotonic() + SECONDS
+        barrier = threading.Barrier(2)
+        jobs = [
+            *(threading.Thread(target=playground, args=(url, cls, f"pg{i}", i, stop)) for i in range(3)),
+            *(threading.Thread(target=inside, args=(url, cls, f"in{i}", i, stop)) for i in range(2)),
+            threading.Thread(target=scoreboard, args=(url, cls, "sb", stop)),
+            threading.Thread(target=uploader, args=(url, cls, "upA", files_a, barrier, seen)),
+            threading.Thread(target=uploader, args=(url, cls, "upB", files_b, barrier, seen)),
+            threading.Thread(target=trainer, args=(url, cls, "tr", stop, trained)),
+        ]
+        errors = []
+
+        def guarded(t: threading.Thread):
+            def run():
+                try:
+                    t._target(*t._args)  # noqa: SLF001
+                except Exception as e:  # noqa: BLE001 - collected and asserted below
+                    errors.append(f"{type(e).__name__}: {e}")
+
+            return threading.Thread(target=run)
+
+        threads = [guarded(t) for t in jobs]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        elapsed = time.monotonic() - t0
+
+        # The same playground requests, made alone on the idle server.
+        compared = 0
+        for (digit, noise, factor, seed), seen_imgs in sorted(cls.outputs.items(), key=str)[:60]:
+            with stclient.Session(url) as alone:  # a new visitor opening the shared link
+                assert alone.open(query=f"digit={digit}&noise={noise}&factor={factor}&seed={seed}").ok
+                solo = tuple(IMG.findall(alone.html("ae-row")[0]))
+            assert seen_imgs == {solo}, f"outputs differ for digit {digit}, factor {factor}"
+            compared += 1
+
+    report = {"sessions": len(jobs), "seconds": round(elapsed, 1), **cls.kinds, "compared": compared}
+    print(json.dumps(report))
+    assert not errors, errors
+    assert not cls.failures, cls.failures[:5]
+    assert elapsed >= SECONDS and cls.kinds["slider"] >= 30 and cls.kinds["inside"] >= 5 and compared >= 10
+    assert cls.kinds["scoreboard"] >= 4 and cls.kinds["upload"] == 4 and trained.get("finished")
+    # Each uploader sees its own weights' scores.
+    digits = data.test_digits()
+    for who, model in (("upA", model_a), ("upB", model_b)):
+        expected = evaluate.evaluate({"dense_dae": model}, "gaussian", 0.5, 0, digits).summary()["dense_dae"]["psnr"]
+        assert seen[who] == pytest.approx(expected, abs=1e-3), who
+    assert abs(seen["upA"] - seen["upB"]) > 0.1  # the two uploads score apart, so the check above can tell them apart
+    text = log.read_text()
+    assert "Traceback" not in text and "Error" not in text, text[-3000:]

@@ -1,0 +1,77 @@
+"""The server-wide result cache: one computation per key, no waiting across keys, a memory cap."""
+
+import threading
+import time
+
+import torch
+
+from ae_core.cache import ComputeCache, nbytes
+
+
+def test_different_keys_compute_at_the_same_time():
+    """Each waits for the other to start: one lock for every key would deadlock here (and time out)."""
+    cache = ComputeCache(10**9)
+    started = {k: threading.Event() for k in "ab"}
+    results = {}
+
+    def compute(me, other):
+        started[me].set()
+        assert started[other].wait(10), f"{other} never started while {me} was computing"
+        return me
+
+    threads = [
+        threading.Thread(target=lambda k=k, o=o: results.update({k: cache.get(k, lambda: compute(k, o))}))
+        for k, o in (("a", "b"), ("b", "a"))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == {"a": "a", "b": "b"}
+
+
+def test_one_key_is_computed_once_for_many_callers():
+    cache, calls = ComputeCache(10**9), []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return torch.ones(3)
+
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(cache.get(("table", "sha"), slow))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(out) == 6 and all(o is out[0] for o in out)
+
+
+def test_memory_cap_evicts_least_recently_used():
+    mb = torch.zeros(256 * 1024)  # 1 MiB of float32
+    cache = ComputeCache(3 * 1024 * 1024 + 1000)
+    for k in "abc":
+        cache.get(k, lambda: mb.clone())
+    cache.get("a", lambda: None)  # a is used again: b is now the oldest
+    cache.get("d", lambda: mb.clone())
+    assert "b" not in cache and all(k in cache for k in "acd")
+    assert cache.total_bytes <= cache.max_bytes
+    cache.get("huge", lambda: torch.zeros(2 * 1024 * 1024))  # larger than the cap: kept alone, the newest
+    assert "huge" in cache and "a" not in cache
+
+
+def test_a_failed_computation_is_not_cached():
+    cache = ComputeCache(10**9)
+    try:
+        cache.get("k", lambda: 1 / 0)
+    except ZeroDivisionError:
+        pass
+    assert "k" not in cache and cache.get("k", lambda: 5) == 5
+
+
+def test_nbytes_counts_tensors_through_containers():
+    from ae_core.inspect import PCA
+
+    p = PCA(torch.zeros(10, dtype=torch.float64), torch.zeros(10, 2, dtype=torch.float64), torch.zeros(5, 2))
+    assert nbytes(p) == 80 + 160 + 40
+    assert nbytes({"x": [torch.zeros(4)]}) >= 16
