@@ -3,6 +3,7 @@
 import threading
 import time
 
+import pytest
 import torch
 
 from ae_core.cache import ComputeCache, nbytes
@@ -62,10 +63,8 @@ def test_memory_cap_evicts_least_recently_used():
 
 def test_a_failed_computation_is_not_cached():
     cache = ComputeCache(10**9)
-    try:
+    with pytest.raises(ZeroDivisionError):
         cache.get("k", lambda: 1 / 0)
-    except ZeroDivisionError:
-        pass
     assert "k" not in cache and cache.get("k", lambda: 5) == 5
 
 

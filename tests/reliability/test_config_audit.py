@@ -29,3 +29,26 @@ def test_no_per_rerun_work_that_serialises_a_class():
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["runner"]["postScriptGC"] is False
     assert cfg["server"]["fileWatcherType"] == "none"
+
+
+def test_no_request_path_changes_process_wide_state():
+    """Code that changes the whole process may appear only where it runs once, at start."""
+    import ast
+
+    calls = {"set_num_threads", "setdefaulttimeout", "symbolic_trace", "set_num_interop_threads"}
+    allowed = {("ae_core/device.py", "set_num_threads")}  # configure_threads: once, when ui/server.py is imported
+    found = []
+    for path in [*ROOT.glob("ae_core/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]:
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = None
+            if isinstance(node, ast.Attribute) and node.attr in calls:
+                name = node.attr
+            elif isinstance(node, ast.Attribute) and node.attr == "manual_seed" and ast.unparse(node.value) == "torch":
+                name = "torch.manual_seed"  # the global RNG; seeded generators are fine
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                mods = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                name = "torch.fx" if any(m.startswith("torch.fx") for m in mods) else None
+            if name and (rel, name) not in allowed:
+                found.append(f"{rel}:{node.lineno}: {name}")
+    assert not found, found
