@@ -44,10 +44,10 @@ def test_inside_reruns_never_break_another_students_playground(tmp_path):
                     before = browser.output_srcs(b_page)
                     slider.focus()
                     b_page.keyboard.press("ArrowLeft" if moves % 8 < 4 else "ArrowRight")
-                    b_page.wait_for_function(
-                        "([sel, before]) => { const s = [...document.querySelectorAll(sel)].map(e => e.src);"
-                        " return s.length >= 7 && s.join() !== before.join(); }",
-                        arg=[browser.OUTPUT_IMGS, before],
+                    b_page.wait_for_function(  # the outputs changed, or an error box appeared instead
+                        "([sel, before, err]) => { const s = [...document.querySelectorAll(sel)].map(e => e.src);"
+                        " return document.querySelector(err) || (s.length >= 7 && s.join() !== before.join()); }",
+                        arg=[browser.OUTPUT_IMGS, before, ERROR_BOX],
                         timeout=60_000,
                     )
                     moves += 1

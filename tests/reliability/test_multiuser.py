@@ -52,11 +52,14 @@ class Class:
         self.failures: list[str] = []
         self.outputs: dict[tuple, set[tuple[str, ...]]] = {}  # playground settings -> output images seen
 
-    def check(self, who: str, kind: str, run: stclient.Run) -> None:
+    def check(self, who: str, kind: str, run: stclient.Run) -> bool:
+        """Count the action; False (and a recorded failure) if the page showed an error."""
         with self.lock:
             self.kinds[kind] += 1
             if not run.ok or run.errors:
                 self.failures.append(f"{who} {kind}: {run.status} {run.exceptions[:1]} {run.errors[:1]}")
+                return False
+            return True
 
 
 def settings(s: stclient.Session) -> tuple:
@@ -76,7 +79,9 @@ def playground(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
                 run, kind = s.set("pg_class", rng.randrange(10)), "digit switch"
             else:
                 run, kind = s.click("Random digit"), "digit switch"
-            cls.check(who, kind, run)
+            if not cls.check(who, kind, run):
+                s.open()  # what a student does after an error box: reload
+                continue
             row = s.html("ae-row")
             if row:
                 with cls.lock:
@@ -93,7 +98,8 @@ def inside(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
                 run = s.set("in_fm_noisy", not s.widget("in_fm_noisy").value)
             else:
                 run = s.set("in_lm_factor", round(0.05 * rng.randrange(21), 2))
-            cls.check(who, "inside", run)
+            if not cls.check(who, "inside", run):
+                s.open("inside")  # reload after an error box
 
 
 def scoreboard(url: str, cls: Class, who: str, stop: float) -> None:
@@ -196,8 +202,8 @@ def test_a_class_on_one_server(tmp_path):
 
     report = {"sessions": len(jobs), "seconds": round(elapsed, 1), **cls.kinds, "compared": compared}
     print(json.dumps(report))
+    assert not cls.failures, cls.failures[:5]  # error boxes first: a broken page also breaks the session's script
     assert not errors, errors
-    assert not cls.failures, cls.failures[:5]
     assert elapsed >= SECONDS and cls.kinds["slider"] >= 30 and cls.kinds["inside"] >= 5 and compared >= 10
     assert cls.kinds["scoreboard"] >= 4 and cls.kinds["upload"] == 4 and trained.get("finished")
     # Each uploader sees its own weights' scores.
