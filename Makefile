@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export MNIST_DIR ?= $(abspath ../shared/mnist)
 
-.PHONY: run dev test lint format chromium weights bench load clean
+.PHONY: run dev test fuzz lint format chromium weights bench load clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ format: $(VENV)/.dev
 
 test: $(VENV)/.dev chromium lint
 	$(PY) -m pytest
+
+# The property-based tests with random seeds and 10x the cases of `make test` (tests/fuzz).
+fuzz: $(VENV)/.dev
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/fuzz
 
 # Retrain the shipped weights with ae-lab's recipe (about an hour on a 2-core CPU; minutes on a GPU).
 weights: $(VENV)/.runtime

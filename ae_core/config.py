@@ -10,6 +10,7 @@ NOISE_TYPES = ("gaussian", "salt_pepper", "masking")
 SCHEDULES = ("constant", "onecycle", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16")
+MAX_SEED = 2**63 - 1  # torch generators take a signed 64-bit seed
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class TrainConfig:
             problems.append(f"device must be one of {', '.join(DEVICES)}")
         if not 0 <= self.weight_decay < 1:
             problems.append("weight_decay must be in [0, 1)")
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            problems.append(f"seed must be a whole number between 0 and {MAX_SEED}")
         if self.precision not in PRECISIONS:
             problems.append(f"precision must be one of {', '.join(PRECISIONS)}")
         if problems:

@@ -90,7 +90,7 @@ def format_table(summary: dict[str, dict[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from . import store
-    from .config import NOISE_TYPES
+    from .config import MAX_SEED, NOISE_TYPES
 
     p = argparse.ArgumentParser(prog="python -m ae_core.evaluate", description=__doc__)
     p.add_argument("--weights", type=Path, default=store.WEIGHTS_DIR, help="weights folder")
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if not 0 <= a.noise_factor <= 1:
         p.error("--noise-factor must be between 0 and 1")
+    if not 0 <= a.seed <= MAX_SEED:
+        p.error(f"--seed must be between 0 and {MAX_SEED}")
     try:
         models = {k: store.load_model(k, a.weights)[1] for k in a.models}
     except store.WeightsError as e:

@@ -298,3 +298,34 @@ class JobManager:
         finally:
             with self._lock:
                 self._schedule()
+
+
+def uploaded_job(blob: bytes, sidecar: bytes, filename: str) -> Job:
+    """A finished Job for uploaded weights, validated by the store; raises WeightsError with the reason.
+
+    Everything the sidecar says beyond what the store checks is only trusted when it has the right shape: a config
+    that is not a valid TrainConfig falls back to the model's recipe, and test metrics keep only finite numbers."""
+    import math
+
+    from .store import WeightsError, content_sha, from_bytes
+
+    meta, model = from_bytes(blob, sidecar)
+    key = meta["model_key"]
+    if key not in MODELS:
+        raise WeightsError(f"{key!r} weights are not one of the three autoencoders.")
+    raw_cfg = meta.get("config")
+    try:
+        cfg = TrainConfig.from_dict(raw_cfg) if isinstance(raw_cfg, dict) else MODELS[key].recipe
+    except (TypeError, ValueError, OverflowError):
+        cfg = MODELS[key].recipe
+    job = Job("", key, cfg, owner="", label=f"upload {str(filename)[:40]}", state="done")
+    job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", ""))[:200])
+    tm = meta.get("test_metrics")
+    if isinstance(tm, dict):
+        job.test_metrics = {
+            k: float(v)
+            for k, v in tm.items()
+            if k in ("bce", "mse", "psnr", "ssim") and isinstance(v, int | float) and math.isfinite(v)
+        }
+    job.sha256 = content_sha(key, model)
+    return job

@@ -7,6 +7,7 @@ ink, scale the longer side to 20 px (anti-aliased), paste into 28x28 centred by 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -59,10 +60,8 @@ def decode_upload(data: bytes) -> Image.Image:
         ) from None
     except UnidentifiedImageError:
         raise ImageRejected("This is not a PNG, JPEG, BMP, GIF or WebP image (whatever its name says).") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageRejected(
-            f"The image could not be decoded; it may be truncated or corrupt ({type(e).__name__})."
-        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError):
+        raise ImageRejected("The image could not be decoded; it may be truncated or corrupt.") from None
     return ImageOps.exif_transpose(im)
 
 
@@ -122,8 +121,28 @@ def from_upload(data: bytes) -> Steps:
     return to_mnist(to_gray(decode_upload(data)))
 
 
+_CANVAS_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # channels -> Pillow mode
+
+
 def from_canvas(rgba: np.ndarray | None) -> Steps:
-    """A drawable-canvas RGBA array (H, W, 4) uint8 -> MNIST digit; raises EmptyImage for a blank canvas."""
-    if rgba is None or rgba.size == 0:
+    """A drawable-canvas RGBA array (H, W, 4) uint8 -> MNIST digit; raises EmptyImage for a blank canvas.
+
+    Other arrays a drawing component might return are read too: (H, W) gray, 1-3 channels, floats in [0, 1] or
+    [0, 255], booleans, wider integers. Anything else raises ImageRejected with a message for the user."""
+    if rgba is None:
         raise EmptyImage("Draw a digit.")
-    return to_mnist(to_gray(Image.fromarray(np.asarray(rgba, dtype=np.uint8))))
+    a = np.asarray(rgba)
+    if a.size == 0:
+        raise EmptyImage("Draw a digit.")
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in _CANVAS_MODES or not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
+        raise ImageRejected("The drawing could not be read. Press Clear and draw again.")
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.floating):
+        a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        a = a * 255 if a.max() <= 1 else a  # [0, 1] floats are fractions of full ink
+    a = np.clip(a, 0, 255).astype(np.uint8)
+    im = Image.fromarray(a[..., 0] if a.shape[2] == 1 else np.ascontiguousarray(a), _CANVAS_MODES[a.shape[2]])
+    return to_mnist(to_gray(im))

@@ -26,6 +26,40 @@ def gray_png(img: np.ndarray, scale: int = 6) -> bytes:
     return _png(Image.fromarray(gray(img, scale)))
 
 
+PREVIEW_BOX = 120  # px: the largest side of a preprocessing-step preview
+PREVIEW_MIN_RATIO = 8  # no side shorter than 1/8 of the other: a page scales images by width, so a 4000x1 strip
+# would become 0 px high (Streamlit's resize failed on it); padding keeps every preview a drawable shape
+
+
+def preview(img: np.ndarray) -> np.ndarray:
+    """Any (H, W) image in [0, 1] as uint8 that fits PREVIEW_BOX and is at least 1/PREVIEW_MIN_RATIO as high as wide
+    (and the other way round): small images are upscaled crisply, large ones shrink by block maximum (thin ink
+    stays visible), thin strips are padded with a dark grey frame."""
+    a = np.nan_to_num(np.asarray(img, np.float32), nan=0.0)
+    if a.ndim != 2 or a.size == 0:
+        a = np.zeros((1, 1), np.float32)
+    h, w = a.shape
+    if max(h, w) <= PREVIEW_BOX:
+        out = gray(a, max(1, min(6, PREVIEW_BOX // max(h, w))))
+    else:
+        f = -(-max(h, w) // PREVIEW_BOX)  # ceil: block size that brings the longer side within the box
+        padded = np.zeros((-(-h // f) * f, -(-w // f) * f), np.float32)
+        padded[:h, :w] = a
+        out = gray(padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).max((1, 3)), 1)
+    hh, ww = out.shape
+    side = max(-(-max(hh, ww) // PREVIEW_MIN_RATIO), 1)
+    if min(hh, ww) < side:
+        framed = np.full((max(hh, side), max(ww, side)), 40, np.uint8)
+        top, left = (framed.shape[0] - hh) // 2, (framed.shape[1] - ww) // 2
+        framed[top : top + hh, left : left + ww] = out
+        out = framed
+    return out
+
+
+def preview_png(img: np.ndarray) -> bytes:
+    return _png(Image.fromarray(preview(img)))
+
+
 def residual_rgb(res: np.ndarray, scale: int = 6) -> np.ndarray:
     """Diverging map: red where the model removed intensity, blue where it added some, black where unchanged."""
     r = np.clip(np.asarray(res, np.float32), -1, 1)

@@ -212,14 +212,14 @@ def _parse_sidecar(raw: bytes) -> dict:
         raise WeightsError("The sidecar is too large to be a weights description.")
     try:
         sidecar = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise WeightsError("The sidecar is not valid JSON.") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: bad JSON, or a 5000-digit number
+        raise WeightsError("The sidecar is not valid JSON (or nests too deeply, or holds absurd numbers).") from None
     if not isinstance(sidecar, dict) or any(k not in sidecar for k in SIDECAR_REQUIRED):
         raise WeightsError(f"The sidecar must be a JSON object with {', '.join(SIDECAR_REQUIRED)}.")
+    if not all(isinstance(sidecar[k], str) for k in SIDECAR_REQUIRED):
+        raise WeightsError(f"The sidecar's {', '.join(SIDECAR_REQUIRED)} must be strings.")
     if sidecar["model_key"] not in ALL:
-        raise WeightsError(f"The sidecar names an unknown model {str(sidecar['model_key'])[:40]!r}.")
-    if not isinstance(sidecar["tensor_file"], str) or not isinstance(sidecar["sha256"], str):
-        raise WeightsError("The sidecar's tensor_file and sha256 must be strings.")
+        raise WeightsError(f"The sidecar names an unknown model {sidecar['model_key'][:40]!r}.")
     return sidecar
 
 

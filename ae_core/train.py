@@ -200,6 +200,33 @@ def run_meta(result: TrainResult, recipe: str = "custom") -> dict:
     }
 
 
+def measure_rate(key: str, cfg: TrainConfig, batches: int = 3) -> float:
+    """Training images/s for this model and config on this machine, from a few batches of random data."""
+    device = resolve(cfg.device)
+    fmt = torch.channels_last if _channels_last(key, device) else torch.contiguous_format
+    model = build(key).to(device, memory_format=fmt)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.rand((cfg.batch_size, 1, 28, 28), generator=torch.Generator().manual_seed(0)).to(
+        device, memory_format=fmt
+    )
+    t0 = 0.0
+    for i in range(batches + 1):
+        if i == 1:
+            t0 = time.perf_counter()  # the first batch warms up kernels and allocations
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            loss = bce(model(x).float(), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return batches * cfg.batch_size / (time.perf_counter() - t0)
+
+
+def estimate_seconds(cfg: TrainConfig, images_per_s: float) -> float:
+    """Rough wall time of a run: its training images over the measured rate, plus validation."""
+    n_train = cfg.train_size * (1 - cfg.val_split)
+    return cfg.epochs * (n_train / images_per_s + cfg.train_size * cfg.val_split / (3 * images_per_s))
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
@@ -240,8 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in vars(a).items() if v is not None and k in TrainConfig.__dataclass_fields__}
     try:
         cfg = base.replace(**overrides)
-    except ValueError as e:
+        resolve(cfg.device)  # a missing GPU is a usage error, found before any work starts
+        if a.name is not None:
+            store.safe_name(a.name)
+    except ValueError as e:  # WeightsError is a ValueError too
         p.error(str(e))
+    if a.out.exists() and not a.out.is_dir():
+        p.error(f"--out {a.out} is not a folder")
     bar = tqdm(total=cfg.epochs, unit="epoch", desc=s.name)
 
     def on_progress(pr: Progress) -> None:
@@ -275,30 +307,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def measure_rate(key: str, cfg: TrainConfig, batches: int = 3) -> float:
-    """Training images/s for this model and config on this machine, from a few batches of random data."""
-    device = resolve(cfg.device)
-    fmt = torch.channels_last if _channels_last(key, device) else torch.contiguous_format
-    model = build(key).to(device, memory_format=fmt)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = torch.rand((cfg.batch_size, 1, 28, 28), generator=torch.Generator().manual_seed(0)).to(
-        device, memory_format=fmt
-    )
-    t0 = 0.0
-    for i in range(batches + 1):
-        if i == 1:
-            t0 = time.perf_counter()  # the first batch warms up kernels and allocations
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-            loss = bce(model(x).float(), x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return batches * cfg.batch_size / (time.perf_counter() - t0)
-
-
-def estimate_seconds(cfg: TrainConfig, images_per_s: float) -> float:
-    """Rough wall time of a run: its training images over the measured rate, plus validation."""
-    n_train = cfg.train_size * (1 - cfg.val_split)
-    return cfg.epochs * (n_train / images_per_s + cfg.train_size * cfg.val_split / (3 * images_per_s))

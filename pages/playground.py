@@ -1,5 +1,3 @@
-import json
-
 import numpy as np
 import streamlit as st
 
@@ -50,14 +48,8 @@ with st.sidebar:
 
 def show_steps(steps: preprocess.Steps, where) -> None:
     with where.expander("Preprocessing steps (MNIST-style)", expanded=True):
-        cols = st.columns(4)
-        for col, (title, img) in zip(
-            cols,
-            (("raw", steps.raw), ("cropped", steps.cropped), ("20 px", steps.scaled), ("28×28", steps.digit)),
-            strict=True,
-        ):
-            scale = max(1, min(6, 120 // max(img.shape)))
-            col.image(render.gray_png(img, scale), caption=title, output_format="PNG")
+        for col, (title, png) in zip(st.columns(4), panels.step_pngs(steps), strict=True):
+            col.image(png, caption=title, output_format="PNG")
         if steps.inverted:
             st.caption("Dark ink on a light background was inverted.")
 
@@ -103,6 +95,8 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
             steps = preprocess.from_canvas(result.image_data)
         except preprocess.EmptyImage:
             return None, "drawing", "✏️ Draw a digit on the black canvas."
+        except preprocess.ImageRejected as e:
+            return None, "drawing", f"✏️ {e}"
         show_steps(steps, info)
         return steps.digit, "your drawing", None
     up = st.file_uploader(
@@ -164,19 +158,18 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
         'PSNR and SSIM are against the clean digit, best in green★; "reads as" is a digit classifier\'s verdict. '
         "Residuals: red = removed, blue = added."
     )
-    meta = cmp.to_json() | {"input": what}
     d1, d2, _ = st.columns([1, 1, 3])
     # Callables defer the work until someone actually downloads.
     d1.download_button(
         "Download row (PNG)",
-        lambda: render.labelled_row([p.image for p in cmp.panels], [p.name for p in cmp.panels]),
+        lambda: panels.download_png(cmp),
         "ae-lab-comparison.png",
         "image/png",
         on_click="ignore",
     )
     d2.download_button(
         "Download scores (JSON)",
-        lambda: json.dumps(meta, indent=2),
+        lambda: panels.download_json(cmp, what),
         "ae-lab-scores.json",
         "application/json",
         on_click="ignore",

@@ -132,27 +132,7 @@ st.subheader("Run history")
 if not runs:
     st.caption("No runs yet. Start one above or from the sidebar's Retrain panel.")
 else:
-    rows = []
-    for j in runs:
-        h = j.history[-1] if j.history else None
-        tm = j.test_metrics or {}
-        rows.append(
-            {
-                "run": j.label,
-                "model": MODELS[j.key].name,
-                "state": j.state,
-                "epochs": f"{len(j.history)}/{j.config.epochs}",
-                "lr": j.config.lr,
-                "batch": j.config.batch_size,
-                "noise": f"{NOISE_LABELS[j.config.noise_type]} {j.config.noise_factor:g}",
-                "images": j.config.train_size,
-                "seed": j.config.seed,
-                "val loss": None if h is None else h.val_loss,
-                "test PSNR": tm.get("psnr"),
-                "test SSIM": tm.get("ssim"),
-                "time (s)": None if h is None else round(sum(x.seconds for x in j.history), 1),
-            }
-        )
+    rows = jobs.history_rows(runs)
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,

@@ -32,3 +32,11 @@ def weights_copy(tmp_path):
     dst = tmp_path / "weights"
     shutil.copytree(ROOT / "weights", dst, ignore=shutil.ignore_patterns(".save.lock", ".tmp-*"))
     return dst
+
+
+# Hypothesis: a fixed, derandomised profile by default (CI and `make test`), a random and 10x longer one for `make fuzz`.
+from hypothesis import settings as _hyp  # noqa: E402
+
+_hyp.register_profile("ci", derandomize=True, deadline=None, print_blob=True, database=None)
+_hyp.register_profile("long", deadline=None, print_blob=True)
+_hyp.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

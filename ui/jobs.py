@@ -15,6 +15,7 @@ import streamlit as st
 from ae_core import store
 from ae_core.config import TrainConfig
 from ae_core.jobs import Job, JobManager
+from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ae_core.train import estimate_seconds, measure_rate
 from ui import classroom, server, session
@@ -114,3 +115,29 @@ def restore_shipped(key: str) -> tuple[bool, str]:
     except store.WeightsError as e:
         return False, str(e)
     return True, f"Restored the shipped {MODELS[key].name} weights; the replaced ones are the backup now."
+
+
+def history_rows(runs: list[Job]) -> list[dict]:
+    """The Train page's run history table, one row per run."""
+    rows = []
+    for j in runs:
+        h = j.history[-1] if j.history else None
+        tm = j.test_metrics or {}
+        rows.append(
+            {
+                "run": j.label,
+                "model": MODELS[j.key].name,
+                "state": j.state,
+                "epochs": f"{len(j.history)}/{j.config.epochs}",
+                "lr": j.config.lr,
+                "batch": j.config.batch_size,
+                "noise": f"{NOISE_LABELS[j.config.noise_type]} {j.config.noise_factor:g}",
+                "images": j.config.train_size,
+                "seed": j.config.seed,
+                "val loss": None if h is None else h.val_loss,
+                "test PSNR": tm.get("psnr"),
+                "test SSIM": tm.get("ssim"),
+                "time (s)": None if h is None else round(sum(x.seconds for x in j.history), 1),
+            }
+        )
+    return rows

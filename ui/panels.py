@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 
 from ae_core import render
 from ae_core.compare import Comparison, Panel
+from ae_core.preprocess import Steps
 
 CSS = """
 <style>
@@ -55,3 +57,19 @@ def row_html(cmp: Comparison, show_residuals: bool) -> str:
         cells.append(f'<div class="ae-panel ae-kind-{p.kind}" data-key="{p.key}">{"".join(parts)}</div>')
     cols = f"grid-template-columns: repeat({len(cells)}, minmax(0, 1fr));"
     return f'{CSS}<div class="ae-row" style="{cols}">{"".join(cells)}</div>'
+
+
+def step_pngs(steps: Steps) -> list[tuple[str, bytes]]:
+    """The preprocessing panel's images, (title, PNG), each a preview any page can show whatever the upload's shape."""
+    shown = (("raw", steps.raw), ("cropped", steps.cropped), ("20 px", steps.scaled), ("28×28", steps.digit))
+    return [(title, render.preview_png(img)) for title, img in shown]
+
+
+def download_png(cmp: Comparison) -> bytes:
+    """The output row as one labelled PNG."""
+    return render.labelled_row([p.image for p in cmp.panels], [p.name for p in cmp.panels])
+
+
+def download_json(cmp: Comparison, what: str) -> str:
+    """The scores and settings as JSON; `what` (an upload's file name) is text the user chose, kept as a string."""
+    return json.dumps(cmp.to_json() | {"input": str(what)[:200]}, indent=2)

@@ -8,14 +8,12 @@ Server-wide objects live in ui/server.py; nothing here is shared between browser
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 
 import streamlit as st
 
 from ae_core import store
-from ae_core.registry import MODELS
 from ui import server
 
 COOKIE = "ae_lab_browser"
@@ -90,25 +88,11 @@ def models_or_errors() -> tuple[dict, dict[str, str]]:
 
 
 def add_uploaded_weights(blob: bytes, sidecar: bytes, filename: str):
-    """Validate uploaded weights through the store and add them to this browser's runs, once per content.
+    """Validate uploaded weights and add them to this browser's runs, once per content.
     Returns (job, added now?); raises store.WeightsError with the reason."""
-    from ae_core.config import TrainConfig
-    from ae_core.jobs import Job
-    from ae_core.train import TrainResult
+    from ae_core.jobs import uploaded_job
 
-    meta, model = store.from_bytes(blob, sidecar)
-    key = meta["model_key"]
-    if key not in MODELS:
-        raise store.WeightsError(f"{key!r} weights are not one of the three autoencoders.")
-    try:
-        cfg = TrainConfig.from_dict(meta.get("config") or {})
-    except (TypeError, ValueError):
-        cfg = MODELS[key].recipe
-    job = Job("", key, cfg, owner="", label=f"upload {filename[:40]}", state="done")
-    job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", ""))[:200])
-    job.test_metrics = meta.get("test_metrics") if isinstance(meta.get("test_metrics"), dict) else None
-    job.sha256 = store.content_sha(key, model)
-    return server.manager().add_upload(browser_id(), job)
+    return server.manager().add_upload(browser_id(), uploaded_job(blob, sidecar, filename))
 
 
 def upload_panel(files: list) -> None:
@@ -120,7 +104,7 @@ def upload_panel(files: list) -> None:
         return
     try:
         job, added = add_uploaded_weights(tensors[0].getvalue(), sidecars[0].getvalue(), tensors[0].name)
-    except (store.WeightsError, json.JSONDecodeError) as e:
+    except store.WeightsError as e:
         st.error(f"Refused: {e}")
         return
     if added:
