@@ -12,10 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,30 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.async_api import async_playwright  # noqa: E402
 
 from harness import browser  # noqa: E402
+from harness.nginx import nginx_front  # noqa: E402
+from harness.procs import cpu_s, rss_mb, server_pids  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = browser.OUTPUT_IMGS
 MAX_ACTIONS = 400  # per session, whatever the duration
 STUCK_S = 20.0
 SHOTS = os.environ.get("AE_LAB_LOAD_SHOTS")  # a folder: screenshot every stuck page there
-
-
-def rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
-            total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return total / 1024
-
-
-def cpu_s(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by these processes."""
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 # Armed before each action: a MutationObserver notes when the output images change and the frame after that (the
@@ -230,60 +211,25 @@ def pct(values: list[float], q: float) -> float | None:
     return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else None
 
 
-@contextlib.contextmanager
-def nginx_front(ports: list[int]):
-    """Debian's nginx on a free loopback port, in front of the replicas (deploy/nginx.conf with the ports filled in)."""
-    front = browser.free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="ae-lab-nginx-"))
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    conf = conf.replace("127.0.0.1:8501", f"127.0.0.1:{ports[0]}").replace("127.0.0.1:8502", f"127.0.0.1:{ports[1]}")
-    conf = conf.replace("listen 127.0.0.1:8080", f"listen 127.0.0.1:{front}").replace("/tmp/ae-lab-nginx", str(tmp))
-    (tmp / "nginx.conf").write_text(conf)
-    proc = subprocess.Popen(
-        [
-            shutil.which("nginx") or "/usr/sbin/nginx",
-            "-c",
-            str(tmp / "nginx.conf"),
-            "-p",
-            str(tmp),
-            "-g",
-            "daemon off;",
-        ],
-        stderr=subprocess.STDOUT,
-        stdout=open(tmp / "out.log", "w"),  # noqa: SIM115 - lives as long as nginx
-    )
-    try:
-        time.sleep(1.0)
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx did not start: {(tmp / 'out.log').read_text()}")
-        yield f"http://127.0.0.1:{front}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, nargs="+", default=[8, 20])
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--via-nginx", action="store_true", help="2 replicas behind deploy/nginx.conf")
-    a = ap.parse_args()
+    ap.add_argument("--url", help="an ae-lab already running on this machine (loopback only)")
+    a = ap.parse_args(argv)
     env = {"AE_LAB_THREADS": "1"}
     with contextlib.ExitStack() as stack:
-        if a.via_nginx:
+        if a.url:
+            url, ports = a.url.rstrip("/"), [int(a.url.rstrip("/").rsplit(":", 1)[1])]
+        elif a.via_nginx:
             urls = [stack.enter_context(browser.streamlit_server(env=env)) for _ in range(2)]
             ports = [int(u.rsplit(":", 1)[1]) for u in urls]
             url = stack.enter_context(nginx_front(ports))
         else:
             url = stack.enter_context(browser.streamlit_server(env=env))
             ports = [int(url.rsplit(":", 1)[1])]
-        pids = [
-            int(x)
-            for x in subprocess.run(
-                ["pgrep", "-f", "|".join(f"server.port {p}" for p in ports)], capture_output=True, text=True
-            ).stdout.split()
-        ]
+        pids = server_pids(ports)
         single = asyncio.run(run_load(url, 1, min(20, a.seconds)))
         rss0 = rss_mb(pids)
         results = []
@@ -295,7 +241,7 @@ def main() -> int:
             r["single_session_p50_ms"] = single["p50_ms"]
             r["rss_before_mb"], r["rss_after_mb"] = round(rss0, 1), round(rss_mb(pids), 1)
             r["rss_growth_mb"] = round(r["rss_after_mb"] - r["rss_before_mb"], 1)
-            r["via"] = "nginx, 2 replicas" if a.via_nginx else "1 server"
+            r["via"] = "nginx, 2 replicas" if a.via_nginx and not a.url else "1 server"
             print(json.dumps(r), flush=True)
             results.append(r)
     return 0

@@ -96,6 +96,9 @@ class Session:
 
     # --- connection ---------------------------------------------------------------------------------------------
     def connect(self) -> None:
+        """Like a browser: fetch the health endpoint first (it sets the XSRF cookie, which is also what a sticky
+        proxy hashes on), then open the WebSocket with the cookies."""
+        self._xsrf_cookie()
         ws_url = "ws" + self.url[len("http") :] + "/_stcore/stream"
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else None
         self._conn = connect(

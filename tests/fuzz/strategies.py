@@ -29,11 +29,12 @@ def examples(n: int) -> settings:
 SIDES = st.one_of(st.sampled_from([1, 2, 3, 4, 27, 28, 29, 4095, 4096]), st.integers(1, 4096))
 # What each format can hold (Pillow converts others or refuses): the generator draws only real combinations.
 MODES = {
-    "PNG": ["1", "L", "LA", "P", "P+t", "RGB", "RGBA", "I;16", "I"],
+    "PNG": ["1", "L", "LA", "P", "P+t", "RGB", "RGBA", "I;16"],
     "JPEG": ["L", "RGB", "CMYK"],
     "BMP": ["1", "L", "P", "RGB", "RGBA"],
     "GIF": ["L", "P", "P+t"],
     "WEBP": ["L", "RGB", "RGBA"],
+    "TIFF": ["I", "F", "L"],  # 32-bit and float images: not an allowed format, so refused with a message
 }
 CONTENTS = ("blank", "full", "pixel", "noise", "stroke")
 NOISE_MAX_PIXELS = 300 * 300  # random noise compresses badly: larger noise images would take seconds to encode
@@ -99,8 +100,8 @@ def image_files(draw) -> tuple[bytes, dict]:
     fmt = draw(st.sampled_from(sorted(MODES)))
     mode = draw(st.sampled_from(MODES[fmt]))
     w, h = draw(SIDES), draw(SIDES)
-    if fmt == "WEBP":  # the format's own limit is 16383; keep WebP sizes where its encoder is quick
-        w, h = min(w, 2048), min(h, 2048)
+    if fmt in ("WEBP", "TIFF"):  # keep sizes where these encoders are quick (TIFF is stored uncompressed)
+        w, h = min(w, 1024), min(h, 1024)
     content = draw(st.sampled_from(CONTENTS))
     if content == "noise" and w * h > NOISE_MAX_PIXELS:
         content = "stroke"

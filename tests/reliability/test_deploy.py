@@ -5,8 +5,8 @@ import urllib.request
 
 import pytest
 
-from bench.load import nginx_front
 from harness import browser
+from harness.nginx import nginx_front
 
 pytestmark = [
     pytest.mark.browser,

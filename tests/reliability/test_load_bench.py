@@ -1,20 +1,43 @@
-"""bench/load.py's measuring works against the real app: every kind of action runs and is timed in the page."""
+"""The load benchmarks work against the real app: run as scripts, as a user would, every action is measured."""
 
-import asyncio
+import json
+import subprocess
+import sys
 
 import pytest
 
-from bench.load import run_load
 from harness import browser
+from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
-def test_one_session_slides_switches_and_draws():
+def bench(script: str, *args: str) -> list[dict]:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.browser
+def test_browser_load_bench_slides_switches_and_draws():
     with browser.streamlit_server(env={"AE_LAB_THREADS": "1"}) as url:
-        r = asyncio.run(run_load(url, 1, 12))
+        (r,) = bench("load.py", "--n", "1", "--seconds", "12", "--url", url)
     assert r["errors"] == 0 and r["stuck"] == 0, r
     assert r["actions"] >= 11 and r["slider_moves"] >= 5  # the 11th action is the first drawing
     for key in ("p50_ms", "p95_ms", "driver_p50_ms", "digit_switch_p50_ms", "draw_p50_ms"):
         assert r[key] is not None and r[key] > 0, (key, r)
     assert r["p50_ms"] <= r["p95_ms"]
+
+
+def test_capacity_bench_measures_every_action_of_protocol_sessions(tmp_path):
+    with browser.streamlit_server(env={"AE_LAB_THREADS": "1"}) as url:
+        args = ["--sessions", "2", "--seconds", "8", "--arrival", "1", "--url", url]
+        (r,) = bench("capacity.py", *args, "--json", str(tmp_path / "c.jsonl"), "--plot", str(tmp_path / "c.png"))
+    assert r["sessions"] == 2 and r["errors"] == 0, r
+    assert r["actions"] >= 2 * 3  # about one action per session every 2 s for 8 s
+    assert 0 < r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] and r["load_p95_ms"] > 0
+    assert r["rss_end_mb"] > 100 and 0 < r["server_cpu_share"] <= 1
+    assert json.loads((tmp_path / "c.jsonl").read_text()) == r
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"

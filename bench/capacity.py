@@ -1,0 +1,211 @@
+"""How many students one ae-lab server holds: N protocol-level sessions, no browsers.
+
+    python bench/capacity.py --sessions 10 25 50 100 200 --seconds 60 [--url URL] [--replicas 2]
+        [--arrival 30] [--json OUT] [--plot OUT.png]
+
+Each session speaks Streamlit's own WebSocket protocol (harness/stclient.py): it opens the playground like a browser
+and waits for the run to finish, then acts like a student, about every 2 s with jitter: it moves the noise slider (a
+fragment rerun carrying the full widget state, as the browser sends it), now and then switches the digit class (a
+full rerun), and now and then presses "Random digit". Latency is from the BackMsg sent to the ForwardMsg that ends
+the script run. Sessions arrive spread over --arrival seconds; their first page load is reported on its own.
+
+It starts its own server (or 2 replicas behind deploy/nginx.conf with --replicas 2) unless --url is given, and only
+ever targets loopback. One JSON line per N; the plot shows p95 against N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import browser, stclient  # noqa: E402
+from harness.nginx import nginx_front  # noqa: E402
+from harness.procs import cpu_s, rss_mb, server_pids  # noqa: E402
+
+PERIOD = 2.0  # seconds between one student's actions, on average
+JITTER = 0.5  # +- uniform
+
+
+def quantile_ms(values: list[float], q: float) -> float | None:
+    """The q-quantile in ms (nearest rank)."""
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else None
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency: list[float] = []  # every measured action, seconds
+        self.by_kind: dict[str, list[float]] = {}
+        self.loads: list[float] = []  # first page loads
+        self.errors: list[str] = []
+
+    def add(self, kind: str, run: stclient.Run) -> None:
+        with self.lock:
+            if not run.ok:
+                self.errors.append(f"{kind}: {run.status} {run.exceptions[:1]}")
+                return
+            if kind == "load":
+                self.loads.append(run.seconds)
+            else:
+                self.latency.append(run.seconds)
+                self.by_kind.setdefault(kind, []).append(run.seconds)
+
+    def error(self, what: str) -> None:
+        with self.lock:
+            self.errors.append(what)
+
+
+def student(url: str, tally: Tally, start_at: float, stop_at: float, seed: int) -> None:
+    rng = random.Random(seed)
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    try:
+        with stclient.Session(url, timeout=60) as s:
+            tally.add("load", s.open())
+            next_at = time.monotonic() + rng.uniform(0, PERIOD)
+            while True:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                if time.monotonic() >= stop_at:
+                    return
+                r = rng.random()
+                if r < 0.8:
+                    kind, run = "slider", s.set("pg_factor", round(0.05 * rng.randrange(21), 2))
+                elif r < 0.92:
+                    kind, run = "digit switch", s.set("pg_class", rng.randrange(10))
+                else:
+                    kind, run = "random digit", s.click("Random digit")
+                tally.add(kind, run)
+                if not run.ok:
+                    s.open()  # what a student does after an error: reload
+                next_at += PERIOD + rng.uniform(-JITTER, JITTER)
+    except (stclient.ProtocolError, OSError, KeyError) as e:
+        tally.error(f"{type(e).__name__}: {e}"[:200])
+
+
+def run_capacity(url: str, sessions: int, seconds: float, arrival: float, pids: list[int], seed: int = 0) -> dict:
+    """N students for `seconds` after the last one arrived; the figures as one dict."""
+    tally = Tally()
+    t0 = time.monotonic()
+    starts = [t0 + arrival * i / max(1, sessions) for i in range(sessions)]
+    stop = t0 + arrival + seconds
+    rss0, c0 = rss_mb(pids), cpu_s(pids)
+    threads = [
+        threading.Thread(target=student, args=(url, tally, starts[i], stop, seed * 10_000 + i), daemon=True)
+        for i in range(sessions)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + arrival + 120)
+    wall = time.monotonic() - t0
+    lat = tally.latency
+    out = {
+        "sessions": sessions,
+        "seconds": round(wall, 1),
+        "actions": len(lat),
+        "actions_per_s": round(len(lat) / max(wall - arrival, 1e-9), 1),
+        "p50_ms": quantile_ms(lat, 0.5),
+        "p95_ms": quantile_ms(lat, 0.95),
+        "p99_ms": quantile_ms(lat, 0.99),
+        "errors": len(tally.errors),
+        "load_p50_ms": quantile_ms(tally.loads, 0.5),
+        "load_p95_ms": quantile_ms(tally.loads, 0.95),
+        "rss_start_mb": round(rss0, 1),
+        "rss_end_mb": round(rss_mb(pids), 1),
+        "server_cpu_share": round((cpu_s(pids) - c0) / wall / (os.cpu_count() or 1), 2),
+    }
+    for kind, values in sorted(tally.by_kind.items()):
+        out[f"{kind.replace(' ', '_')}_p95_ms"] = quantile_ms(values, 0.95)
+    if tally.errors:
+        out["first_errors"] = tally.errors[:3]
+    return out
+
+
+def plot(results: list[dict], path: Path, title: str) -> None:
+    """p95 (and p50) against N as a small PNG, with the 1 s goal marked."""
+    from PIL import Image, ImageDraw
+
+    w, h, m = 640, 400, 60
+    im = Image.new("RGB", (w, h), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    ns = [r["sessions"] for r in results]
+    top = max([r["p95_ms"] or 0 for r in results] + [1200]) * 1.1
+    xmax = max(ns) * 1.05
+
+    def xy(n: float, ms: float) -> tuple[float, float]:
+        return m + (w - 2 * m) * n / xmax, h - m - (h - 2 * m) * ms / top
+
+    d.rectangle([m, m, w - m, h - m], outline=(0, 0, 0))
+    d.line([xy(0, 1000), xy(xmax, 1000)], fill=(200, 60, 60))
+    d.text((w - m - 60, xy(0, 1000)[1] - 12), "1 s goal", fill=(200, 60, 60))
+    for key, colour in (("p95_ms", (30, 90, 200)), ("p50_ms", (120, 170, 230))):
+        pts = [xy(r["sessions"], r[key] or 0) for r in results]
+        if len(pts) > 1:
+            d.line(pts, fill=colour, width=3)
+        for x, y in pts:
+            d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
+        d.text((m + 8, m + (8 if key == "p95_ms" else 22)), key.replace("_ms", ""), fill=colour)
+    for n in ns:
+        d.text((xy(n, 0)[0] - 8, h - m + 6), str(n), fill=(0, 0, 0))
+    for ms in range(0, int(top), max(250, int(top / 6) // 250 * 250)):
+        d.text((8, xy(0, ms)[1] - 6), f"{ms / 1000:g} s", fill=(0, 0, 0))
+    d.text((m, 20), title, fill=(0, 0, 0))
+    d.text((w // 2 - 40, h - 22), "sessions (N)", fill=(0, 0, 0))
+    im.save(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python bench/capacity.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[10, 25, 50, 100, 200])
+    ap.add_argument("--seconds", type=float, default=60, help="measured time after the last session arrived")
+    ap.add_argument("--arrival", type=float, default=None, help="seconds over which sessions arrive (default 30)")
+    ap.add_argument("--url", help="an ae-lab already running on this machine (loopback only)")
+    ap.add_argument("--replicas", type=int, choices=[1, 2], default=1, help="2: two servers behind nginx")
+    ap.add_argument("--json", type=Path, help="also append the JSON lines here")
+    ap.add_argument("--plot", type=Path, help="write a PNG of p95 against N here")
+    a = ap.parse_args(argv)
+    if any(n < 1 for n in a.sessions) or a.seconds <= 0:
+        ap.error("--sessions and --seconds must be positive")
+    arrival = 30.0 if a.arrival is None else a.arrival
+    env = {"AE_LAB_THREADS": "1"}
+    with contextlib.ExitStack() as stack:
+        if a.url:
+            url, pids = a.url, server_pids([int(a.url.rsplit(":", 1)[1].strip("/"))])
+        elif a.replicas == 2:
+            urls = [stack.enter_context(browser.streamlit_server(env=env)) for _ in range(2)]
+            ports = [int(u.rsplit(":", 1)[1]) for u in urls]
+            url, pids = stack.enter_context(nginx_front(ports)), server_pids(ports)
+            for u in urls:  # both replicas load torch and the models before the clock starts
+                with stclient.Session(u) as warm:
+                    warm.open()
+        else:
+            url = stack.enter_context(browser.streamlit_server(env=env))
+            pids = server_pids([int(url.rsplit(":", 1)[1])])
+        if not a.url or a.replicas == 1:
+            with stclient.Session(url) as warm:
+                warm.open()
+        results = []
+        for n in a.sessions:
+            r = run_capacity(url, n, a.seconds, min(arrival, a.seconds), pids) | {"replicas": a.replicas}
+            results.append(r)
+            line = json.dumps(r)
+            print(line, flush=True)
+            if a.json:
+                with open(a.json, "a") as f:
+                    f.write(line + "\n")
+    if a.plot:
+        plot(results, a.plot, f"ae-lab capacity, {a.replicas} process(es), {os.cpu_count()} cores: latency per action")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The deploy files agree with each other, with the app and with the README. (No container image can be built on
+these machines: this checks what can be checked without one.)"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+from tests.conftest import ROOT
+
+PORT, HEALTH = 8501, "/_stcore/health"
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+README = (ROOT / "README.md").read_text()
+
+
+def yaml_docs(rel: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all((ROOT / rel).read_text()) if d]
+
+
+def k8s(kind: str) -> dict:
+    for path in (ROOT / "deploy" / "k8s").glob("*.yaml"):
+        for d in yaml_docs(str(path.relative_to(ROOT))):
+            if d["kind"] == kind:
+                return d
+    raise AssertionError(f"no {kind} in deploy/k8s")
+
+
+def app_env_vars() -> set[str]:
+    """Every AE_LAB_* variable the app's code reads."""
+    names = set()
+    for path in [*ROOT.glob("ae_core/*.py"), *ROOT.glob("ui/*.py")]:
+        names |= set(re.findall(r"\"(AE_LAB_[A-Z_]+)\"", path.read_text()))
+    return names | {"MNIST_DIR"}
+
+
+def test_dockerfile_follows_streamlits_guide():
+    assert re.search(r"^FROM python:3\.11-slim\b", DOCKERFILE, re.M)
+    workdir = re.search(r"^WORKDIR (\S+)", DOCKERFILE, re.M).group(1)
+    assert workdir != "/"
+    user = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
+    assert user and user[-1] not in ("root", "0")
+    assert re.search(rf"^EXPOSE {PORT}$", DOCKERFILE, re.M)
+    assert re.search(rf"^HEALTHCHECK .*\n?.*curl --fail http://localhost:{PORT}{HEALTH}", DOCKERFILE, re.M)
+    entry = re.search(r"^ENTRYPOINT (\[.*\])", DOCKERFILE, re.M).group(1)
+    assert entry.startswith('["streamlit", "run", "app.py"') and f"--server.port={PORT}" in entry
+    assert "--server.address=0.0.0.0" in entry
+
+
+def test_dockerfile_installs_exactly_requirements_txt_with_cpu_torch():
+    reqs = (ROOT / "requirements.txt").read_text()
+    pins = dict(re.findall(r"^(torch|torchvision)==(\S+)", reqs, re.M))
+    assert set(pins) == {"torch", "torchvision"}
+    for name, version in pins.items():
+        assert f"{name}=={version}" in DOCKERFILE, name  # the CPU wheels are the versions requirements.txt pins
+    assert "download.pytorch.org/whl/cpu" in DOCKERFILE
+    assert "pip install --no-cache-dir -r requirements.txt" in DOCKERFILE
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv/", "data/", ".git/"} <= set(ignored) and any("__pycache__" in i for i in ignored)
+
+
+def test_ports_and_health_paths_agree_everywhere():
+    compose = yaml_docs("deploy/compose.yaml")[0]
+    apps = [s for name, s in compose["services"].items() if name.startswith("app")]
+    assert len(apps) == 2
+    for s in apps:
+        assert f"localhost:{PORT}{HEALTH}" in " ".join(s["healthcheck"]["test"])
+    nginx_conf = (ROOT / "deploy" / "compose-nginx.conf").read_text()
+    assert re.findall(r"server (app\d):(\d+);", nginx_conf) == [("app1", str(PORT)), ("app2", str(PORT))]
+    assert "8080:8080" in compose["services"]["nginx"]["ports"] and "listen 8080;" in nginx_conf
+    dep = k8s("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert dep["ports"][0]["containerPort"] == PORT
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert dep[probe]["httpGet"] == {"path": HEALTH, "port": PORT}
+    assert dep["resources"]["requests"]["cpu"] and dep["resources"]["limits"]["memory"]
+    assert k8s("Service")["spec"]["ports"][0]["targetPort"] == PORT
+    ann = k8s("Ingress")["metadata"]["annotations"]
+    assert ann["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    assert int(ann["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    front = (ROOT / "deploy" / "spaces" / "README.md").read_text().split("---")[1]
+    spaces = yaml.safe_load(front)
+    assert spaces["sdk"] == "docker" and spaces["app_port"] == PORT
+    assert k8s("PersistentVolumeClaim")["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_the_two_nginx_configs_route_the_same_way():
+    """compose-nginx.conf is nginx.conf with the compose service names: the same stickiness, upgrade and timeouts."""
+
+    def rules(text: str) -> list[str]:
+        keep = ("hash ", "proxy_", "client_max_body_size", "map ", "default upgrade")
+        return [line.strip() for line in text.splitlines() if line.strip().startswith(keep)]
+
+    assert rules((ROOT / "deploy" / "nginx.conf").read_text()) == rules(
+        (ROOT / "deploy" / "compose-nginx.conf").read_text()
+    )
+
+
+def test_environment_variables_are_real_and_documented():
+    used = app_env_vars()
+    compose = yaml_docs("deploy/compose.yaml")[0]
+    named = set(re.findall(r"^ENV (\w+)=|^\s+(\w+)=", DOCKERFILE, re.M))
+    named = {n for pair in named for n in pair if n}
+    for s in compose["services"].values():
+        named |= set(s.get("environment", {}))
+    named |= {e["name"] for e in k8s("Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert named and named <= used, named - used  # no setting that the app does not read
+    for name in named:
+        assert name in README, f"{name} is not documented in the README"
+
+
+def test_streamlit_config_pings_websockets_for_proxies():
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert 5 <= cfg["server"]["websocketPingInterval"] < 30  # below common 30-60 s proxy idle timeouts
+
+
+def test_readme_documents_deployment_and_says_the_image_was_not_built():
+    for needle in ("docker build", "deploy/compose.yaml", "deploy/k8s", "app_port", "not built in CI"):
+        assert needle in README, needle
