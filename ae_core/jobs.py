@@ -23,6 +23,7 @@ from .data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digi
 from .evaluate import evaluate
 from .infer import run
 from .registry import MODELS
+from .store import content_sha
 from .train import EpochStats, Progress, TrainingDiverged, TrainResult, run_meta, split, train
 
 STATES = ("queued", "running", "done", "stopped", "failed")
@@ -56,7 +57,8 @@ class Job:
     started: float | None = None
     finished: float | None = None
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
-    sha256: str | None = None  # uploaded weights: their content hash (the same upload is added once)
+    sha256: str | None = None  # the weights' content hash, once there are weights (uploads are added once per hash)
+    uploaded: bool = False
 
     @property
     def active(self) -> bool:
@@ -130,7 +132,7 @@ class JobManager:
         with self._lock:
             self._seen[owner] = time.monotonic()
             for j in self._jobs.values():
-                if j.owner == owner and j.sha256 is not None and j.sha256 == job.sha256:
+                if j.owner == owner and j.uploaded and j.sha256 == job.sha256:
                     return j, False
             job.id, job.owner, job.state = f"upload{next(self._ids)}", owner, "done"
             job.finished = time.time()
@@ -275,6 +277,8 @@ class JobManager:
             job.phase = "training"
             res = train(job.key, job.config, data=data, on_progress=on_progress, on_epoch=on_epoch, stop=job.stop_event)
             job.result = res
+            if res.model is not None:
+                job.sha256 = content_sha(job.key, res.model)  # what its results are cached under
             if res.epochs_done:
                 job.phase = "scoring on the test set"
                 ev = evaluate(
@@ -307,7 +311,7 @@ def uploaded_job(blob: bytes, sidecar: bytes, filename: str) -> Job:
     that is not a valid TrainConfig falls back to the model's recipe, and test metrics keep only finite numbers."""
     import math
 
-    from .store import WeightsError, content_sha, from_bytes
+    from .store import WeightsError, from_bytes
 
     meta, model = from_bytes(blob, sidecar)
     key = meta["model_key"]
@@ -318,7 +322,7 @@ def uploaded_job(blob: bytes, sidecar: bytes, filename: str) -> Job:
         cfg = TrainConfig.from_dict(raw_cfg) if isinstance(raw_cfg, dict) else MODELS[key].recipe
     except (TypeError, ValueError, OverflowError):
         cfg = MODELS[key].recipe
-    job = Job("", key, cfg, owner="", label=f"upload {str(filename)[:40]}", state="done")
+    job = Job("", key, cfg, owner="", label=f"upload {str(filename)[:40]}", state="done", uploaded=True)
     job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", ""))[:200])
     tm = meta.get("test_metrics")
     if isinstance(tm, dict):

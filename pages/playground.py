@@ -1,7 +1,7 @@
 import numpy as np
 import streamlit as st
 
-from ae_core import compare, preprocess, render
+from ae_core import preprocess, render
 from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
@@ -140,19 +140,8 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
         if hint:
             st.info(hint)
         return
-    run_models = {k: models[k] for k in ss.pg_models if k in models}
-    clf = server.digit_classifier()
-    cmp = compare.compare(
-        clean,
-        ss.pg_noise,
-        ss.pg_factor,
-        ss.pg_seed,
-        run_models,
-        ss.pg_baselines,
-        feed_clean,
-        classifier=clf[1] if clf else None,
-    )
-    st.html(panels.row_html(cmp, show_res))
+    cmp, row = pg.comparison(clean, models, feed_clean, show_res)
+    st.html(row)
     st.caption(
         f"Input: {what}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
         'PSNR and SSIM are against the clean digit, best in green★; "reads as" is a digit classifier\'s verdict. '

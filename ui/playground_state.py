@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
+import numpy as np
 import streamlit as st
 
+from ae_core import compare
+from ae_core.compare import Comparison
 from ae_core.data import Digits
-from ui import params, server, session
+from ui import panels, params, server, session
 
 KEYS = (
     "pg_source",
@@ -70,3 +74,44 @@ def random_digit() -> None:
 
 def clear_canvas() -> None:
     st.session_state.pg_canvas += 1
+
+
+def comparison(clean: np.ndarray, models: dict, feed_clean: bool, show_residuals: bool) -> tuple[Comparison, str]:
+    """This session's comparison and its output row's HTML, from the server-wide cache.
+
+    The key is content: the digit's pixels, every setting, and the sha256 of each model's weights (and the
+    classifier's). A class looking at the same digits with the same settings (the default digit, a shared link, a
+    slider moved back and forth) gets the identical row without running the models again."""
+    ss = st.session_state
+    run = [k for k in ss.pg_models if k in models]
+    shas = session.active_weights()
+    clf = server.digit_classifier()
+    key = (
+        "row",
+        hashlib.sha256(np.ascontiguousarray(clean, np.float32).tobytes()).hexdigest(),
+        ss.pg_noise,
+        float(ss.pg_factor),
+        int(ss.pg_seed),
+        tuple((k, shas.get(k)) for k in run),
+        tuple(ss.pg_baselines),
+        bool(feed_clean),
+        bool(show_residuals),
+        clf[0]["sha256"] if clf else None,
+    )
+
+    def compute() -> tuple[Comparison, str]:
+        cmp = compare.compare(
+            clean,
+            ss.pg_noise,
+            ss.pg_factor,
+            ss.pg_seed,
+            {k: models[k] for k in run},
+            ss.pg_baselines,
+            feed_clean,
+            classifier=clf[1] if clf else None,
+        )
+        return cmp, panels.row_html(cmp, show_residuals)
+
+    if any(shas.get(k) is None for k in run):  # weights of unknown content: never cached
+        return compute()
+    return server.rows().get(key, compute)

@@ -28,6 +28,7 @@ configure_threads()
 
 SUBSET = int(os.environ.get("AE_LAB_SWEEP_DIGITS", 1000))  # digits for the curves and the noise matrix
 CACHE_MB = int(os.environ.get("AE_LAB_CACHE_MB", 1024))  # cap on the Scoreboard and Inside results kept in memory
+ROW_CACHE_MB = int(os.environ.get("AE_LAB_ROW_CACHE_MB", 128))  # playground rows: about 60 KB each
 
 
 @st.cache_resource(show_spinner=False)
@@ -115,6 +116,12 @@ def manager() -> JobManager:
 def results() -> ComputeCache:
     """Scoreboard and Inside results, shared by everyone: one lock per key, so different work never waits."""
     return ComputeCache(CACHE_MB * 1024 * 1024)
+
+
+@st.cache_resource(show_spinner=False)
+def rows() -> ComputeCache:
+    """The playground's comparisons and output rows, shared by everyone who asks for the same content."""
+    return ComputeCache(ROW_CACHE_MB * 1024 * 1024)
 
 
 def cached(key: tuple, compute, label: str):

@@ -79,6 +79,17 @@ def active_models() -> tuple[dict, dict[str, str], dict[str, str]]:
     return models, origin, errors
 
 
+def active_weights() -> dict[str, str]:
+    """{key: sha256 of the weights} of this browser's models, without hashing them again: the sidecar's for a
+    default, the run's own for a run (recorded when it finished or was uploaded)."""
+    loaded, _ = server.default_models()
+    shas = {k: sidecar["sha256"] for k, (sidecar, _) in loaded.items()}
+    for key, job in server.manager().active_for(browser_id()).items():
+        if job.model is not None:
+            shas[key] = job.sha256
+    return shas
+
+
 def models_or_errors() -> tuple[dict, dict[str, str]]:
     """active_models() for a page, showing any refused weights as errors (the page goes on with the others)."""
     models, origin, errors = active_models()

@@ -38,7 +38,7 @@ def job_status(job) -> None:
 def watch() -> None:
     """Poll this browser's latest run; the fragment only polls while something is running."""
     ss = st.session_state
-    runs = [j for j in jobs.my_runs() if j.sha256 is None]  # trained here, not uploaded
+    runs = [j for j in jobs.my_runs() if not j.uploaded]  # trained here
     if not runs:
         return
     latest = runs[-1]

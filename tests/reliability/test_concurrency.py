@@ -89,6 +89,21 @@ def test_two_sessions_uploading_weights_each_see_their_own_scores():
     assert dense_psnr(plain) == pytest.approx(shipped.summary()["dense_dae"]["psnr"], abs=1e-3)
 
 
+def test_the_shared_output_rows_are_keyed_by_the_weights_content():
+    """Playground rows are cached for everyone: a session using other weights must never get another's row."""
+    from tests.test_app_playground import image_urls
+
+    plain = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    _, files = dense_upload(0.35)
+    mine = upload_and_use(files)
+    mine.switch_page("pages/playground.py").run()
+    assert not mine.exception
+    a, b = image_urls(plain), image_urls(mine)  # clean, noisy, basic, dense, conv, median, nl-means
+    assert a[3] != b[3] and a[:3] == b[:3] and a[4:] == b[4:]
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert image_urls(again) == a
+
+
 def test_an_upload_is_added_once_however_often_the_page_reruns():
     _, files = dense_upload(0.2)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()

@@ -191,8 +191,9 @@ def test_a_class_on_one_server(tmp_path):
             t.join(300)
         elapsed = time.monotonic() - t0
 
-        # The same playground requests, made alone on the idle server.
-        compared = 0
+    # The same playground requests, made alone on a fresh server (its caches empty: every row is computed again).
+    compared = 0
+    with browser.streamlit_server(env=env, log_path=tmp_path / "alone.log") as url:
         for (digit, noise, factor, seed), seen_imgs in sorted(cls.outputs.items(), key=str)[:60]:
             with stclient.Session(url) as alone:  # a new visitor opening the shared link
                 assert alone.open(query=f"digit={digit}&noise={noise}&factor={factor}&seed={seed}").ok
