@@ -6,7 +6,7 @@ from ae_core import store
 from ae_core.data import load_mnist
 from ae_core.evaluate import evaluate
 from ae_core.registry import MODELS
-from bench.model_card import BARS
+from harness.bars import BARS
 from tests.conftest import needs_mnist
 
 
