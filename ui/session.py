@@ -119,6 +119,6 @@ def upload_panel(files: list) -> None:
         st.error(f"Refused: {e}")
         return
     if added:
-        st.success(f"Loaded {job.label}. It is in the run history; activate it to use it in the playground.")
+        st.success(f"Loaded {job.label}. It is in the run history: pick it there and press Use these weights.")
     else:
         st.info(f"{job.label} is in your run history (the same weights are never added twice).")
