@@ -8,6 +8,8 @@ from scipy import ndimage
 from skimage.metrics import structural_similarity
 from torch.nn import functional as F
 
+from .parallel import split_map
+
 METRICS = ("bce", "mse", "psnr", "ssim")
 HIGHER_IS_BETTER = {"bce": False, "mse": False, "psnr": True, "ssim": True}
 PSNR_CAP_DB = 100.0  # an exact copy has infinite PSNR; cap it so means stay finite
@@ -66,7 +68,6 @@ def ssim_reference(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 
 def per_image(clean: torch.Tensor, out: torch.Tensor, logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """All four scores for a batch of (N, 1, 28, 28) images in [0, 1]."""
-    from .parallel import split_map
 
     def scores(c: torch.Tensor, o: torch.Tensor, *lg: torch.Tensor) -> dict[str, torch.Tensor]:
         c, o = c.float(), o.float()

@@ -29,16 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import browser, stclient  # noqa: E402
 from harness.nginx import nginx_front  # noqa: E402
-from harness.procs import cpu_s, rss_mb, server_pids  # noqa: E402
+from harness.procs import cpu_s, quantile_ms, rss_mb, server_pids  # noqa: E402
 
 PERIOD = 2.0  # seconds between one student's actions, on average
 JITTER = 0.5  # +- uniform
-
-
-def quantile_ms(values: list[float], q: float) -> float | None:
-    """The q-quantile in ms (nearest rank)."""
-    v = sorted(values)
-    return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else None
 
 
 class Tally:

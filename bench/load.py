@@ -22,7 +22,7 @@ from playwright.async_api import async_playwright  # noqa: E402
 
 from harness import browser  # noqa: E402
 from harness.nginx import nginx_front  # noqa: E402
-from harness.procs import cpu_s, rss_mb, server_pids  # noqa: E402
+from harness.procs import cpu_s, quantile_ms, rss_mb, server_pids  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = browser.OUTPUT_IMGS
@@ -190,25 +190,19 @@ async def run_load(url: str, n: int, seconds: float) -> dict:
         "sessions": n,
         "slider_moves": len(stats["latency"]),
         "actions": stats["actions"],
-        "p50_ms": pct(stats["latency"], 0.5),
-        "p95_ms": pct(stats["latency"], 0.95),
-        "driver_p50_ms": pct(stats["driver"], 0.5),
-        "driver_p95_ms": pct(stats["driver"], 0.95),
-        "digit_switch_p50_ms": pct(stats["digit"], 0.5),
-        "digit_switch_p95_ms": pct(stats["digit"], 0.95),
-        "draw_p50_ms": pct(stats["draw"], 0.5),
+        "p50_ms": quantile_ms(stats["latency"], 0.5),
+        "p95_ms": quantile_ms(stats["latency"], 0.95),
+        "driver_p50_ms": quantile_ms(stats["driver"], 0.5),
+        "driver_p95_ms": quantile_ms(stats["driver"], 0.95),
+        "digit_switch_p50_ms": quantile_ms(stats["digit"], 0.5),
+        "digit_switch_p95_ms": quantile_ms(stats["digit"], 0.95),
+        "draw_p50_ms": quantile_ms(stats["draw"], 0.5),
         "redraws": stats["redraws"],
         "errors": len(stats["errors"]),
         "stuck": len(stats["stuck"]),
         "error_samples": stats["errors"][:3],
         "stuck_samples": stats["stuck"][:3],
     }
-
-
-def pct(values: list[float], q: float) -> float | None:
-    """The q-quantile in ms (nearest rank)."""
-    v = sorted(values)
-    return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,12 @@ import os
 import subprocess
 
 
+def quantile_ms(values: list[float], q: float) -> float | None:
+    """The q-quantile of durations in seconds, in ms (nearest rank)."""
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else None
+
+
 def server_pids(ports: list[int]) -> list[int]:
     """The `streamlit run` processes serving these ports."""
     out = subprocess.run(["pgrep", "-f", "|".join(f"server.port {p}" for p in ports)], capture_output=True, text=True)

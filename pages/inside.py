@@ -15,7 +15,7 @@ frame.page(
     "for your digit, where digits land in code space, and how the models behave when pushed.",
 )
 
-models, origin = session.models_or_errors()
+models, origin, shas = session.models_or_errors()
 digits = server.test_set()
 ss = st.session_state
 current = ss.get("pg_current")  # the playground's current clean digit (28, 28), if any
@@ -100,7 +100,7 @@ noisy_current = inspect.as_input(compare.noisy_digit(current, lm_noise, lm_facto
 charts = []
 for key, model in models.items():
     p = server.cached(
-        ("pca", server.weights_key({key: model}), sub.source),
+        ("pca", server.weights_key({key: model}, shas), sub.source),
         lambda _p, m=model: inspect.pca2(inspect.codes(m, pool)),
         "Mapping codes…",
     )

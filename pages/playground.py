@@ -22,7 +22,7 @@ ss = st.session_state
 for notice in pg.init(digits):
     st.toast(notice, icon="⚠️")
 
-models, origin = session.models_or_errors()
+models, origin, shas = session.models_or_errors()
 
 with st.sidebar:
     st.subheader("Show")
@@ -140,7 +140,7 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
         if hint:
             st.info(hint)
         return
-    cmp, row = pg.comparison(clean, models, feed_clean, show_res)
+    cmp, row = pg.comparison(clean, models, shas, feed_clean, show_res)
     st.html(row)
     st.caption(
         f"Input: {what}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "

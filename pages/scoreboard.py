@@ -17,7 +17,7 @@ frame.page(
     "noise grows, which digits they find hard, and whether denoising makes digits recognisable again.",
 )
 
-models, origin = session.models_or_errors()
+models, origin, shas = session.models_or_errors()
 digits = server.test_set()
 if not digits.full:
     st.warning(f"The full MNIST test set is not available, so these scores use the {digits.source}.")
@@ -27,7 +27,7 @@ NAMES = {
     "noisy_input": "Noisy input",
     "clean": "Clean digits",
 }
-wid = server.weights_key(models)
+wid = server.weights_key(models, shas)
 
 c = st.columns([1, 1.4, 2])
 ntype = c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="sb_noise")
@@ -162,7 +162,7 @@ for title, idx in (("Best", best), ("Worst", worst)):
     )
 
 st.subheader("Train/test noise matrix")
-rows = insight.matrix_rows(models)
+rows = insight.matrix_rows(models, shas)
 mf = st.select_slider("Test noise factor", [round(0.1 * i, 1) for i in range(1, 11)], 0.5, key="sb_mf")
 matrix = server.cached(
     ("matrix", tuple((label, sha) for label, (sha, _) in rows.items()), mf, sub.source),

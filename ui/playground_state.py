@@ -76,15 +76,16 @@ def clear_canvas() -> None:
     st.session_state.pg_canvas += 1
 
 
-def comparison(clean: np.ndarray, models: dict, feed_clean: bool, show_residuals: bool) -> tuple[Comparison, str]:
+def comparison(
+    clean: np.ndarray, models: dict, shas: dict[str, str | None], feed_clean: bool, show_residuals: bool
+) -> tuple[Comparison, str]:
     """This session's comparison and its output row's HTML, from the server-wide cache.
 
     The key is content: the digit's pixels, every setting, and the sha256 of each model's weights (and the
-    classifier's). A class looking at the same digits with the same settings (the default digit, a shared link, a
+    classifier's), as session.active_models gave them with the models. A class looking at the same digits with the same settings (the default digit, a shared link, a
     slider moved back and forth) gets the identical row without running the models again."""
     ss = st.session_state
     run = [k for k in ss.pg_models if k in models]
-    shas = session.active_weights()
     clf = server.digit_classifier()
     key = (
         "row",

@@ -136,10 +136,16 @@ def cached(key: tuple, compute, label: str):
     return value
 
 
-def weights_key(models: dict) -> tuple:
+def weights_key(models: dict, shas: dict[str, str | None]) -> tuple:
     """What the models are, by content: ((key, sha256 of the weights), ...). Two sessions with the same weights share
-    results; two uploads of different weights never do, whatever they are called."""
-    return tuple((k, store.content_sha(k, m)) for k, m in models.items())
+    results; two uploads of different weights never do, whatever they are called. shas comes with the models
+    (session.active_models); weights without one are hashed here."""
+    return tuple((k, weights_sha(k, m, shas.get(k))) for k, m in models.items())
+
+
+def weights_sha(key: str, model, sha: str | None) -> str:
+    """The sha256 that came with the weights, or (rarely: a run caught before it recorded one) hashed now."""
+    return sha or store.content_sha(key, model)
 
 
 def dataset_note() -> str:

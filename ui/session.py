@@ -66,36 +66,28 @@ def remember(*keys: str) -> None:
             ss[f"_keep_{k}"] = ss[k]
 
 
-def active_models() -> tuple[dict, dict[str, str], dict[str, str]]:
-    """({key: model}, {key: where the weights come from}, errors) for this browser: the saved defaults, replaced by
-    any of its own runs that it activated."""
+def active_models() -> tuple[dict, dict[str, str], dict[str, str], dict[str, str]]:
+    """({key: model}, {key: where the weights come from}, errors, {key: sha256 of the weights}) for this browser: the
+    saved defaults, replaced by any of its own runs that it activated. The sha256 comes with the weights (the
+    sidecar's for a default, the run's own for a run), so nothing is hashed again, and it always names the very
+    model returned beside it."""
     loaded, errors = server.default_models()
     models = {k: m for k, (_, m) in loaded.items()}
     origin = {k: "saved default" for k in loaded}
-    for key, job in server.manager().active_for(browser_id()).items():
-        if job.model is not None:
-            models[key], origin[key] = job.model, f"run {job.label}"
-            errors.pop(key, None)
-    return models, origin, errors
-
-
-def active_weights() -> dict[str, str]:
-    """{key: sha256 of the weights} of this browser's models, without hashing them again: the sidecar's for a
-    default, the run's own for a run (recorded when it finished or was uploaded)."""
-    loaded, _ = server.default_models()
     shas = {k: sidecar["sha256"] for k, (sidecar, _) in loaded.items()}
     for key, job in server.manager().active_for(browser_id()).items():
         if job.model is not None:
-            shas[key] = job.sha256
-    return shas
+            models[key], origin[key], shas[key] = job.model, f"run {job.label}", job.sha256
+            errors.pop(key, None)
+    return models, origin, errors, shas
 
 
-def models_or_errors() -> tuple[dict, dict[str, str]]:
+def models_or_errors() -> tuple[dict, dict[str, str], dict[str, str]]:
     """active_models() for a page, showing any refused weights as errors (the page goes on with the others)."""
-    models, origin, errors = active_models()
+    models, origin, errors, shas = active_models()
     for msg in errors.values():
         st.error(msg)
-    return models, origin
+    return models, origin, shas
 
 
 def add_uploaded_weights(blob: bytes, sidecar: bytes, filename: str):
