@@ -9,7 +9,7 @@ from dataclasses import dataclass
 NOISE_TYPES = ("gaussian", "salt_pepper", "masking")
 SCHEDULES = ("constant", "onecycle", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 MAX_SEED = 2**63 - 1  # torch generators take a signed 64-bit seed
 
 
@@ -26,7 +26,7 @@ class TrainConfig:
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     schedule: str = "constant"  # the tutorial uses a constant lr
     weight_decay: float = 0.0  # AdamW decoupled decay; 0 = plain Adam
-    precision: str = "fp32"  # "bf16" autocast trains ~2x faster on CPUs with AVX512-BF16/AMX
+    precision: str = "auto"  # bf16 autocast where the device runs it natively (AVX512-BF16/AMX, CUDA sm80+), else fp32
 
     def __post_init__(self) -> None:
         problems = []

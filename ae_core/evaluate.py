@@ -65,19 +65,20 @@ def evaluate(
     """Score each model (and each extra denoiser, e.g. a classical baseline) against the clean digits."""
     digits = digits if digits is not None else test_digits()
     clean, noisy = noisy_test_set(digits, noise_type, factor, seed)
+    stats = metrics.clean_stats(clean)  # shared by every row's SSIM
     scores = {}
     for key, model in models.items():
         if on_step:
             on_step(key)
         out, logits = run(model, noisy)
-        scores[key] = metrics.per_image(clean, out, logits)
+        scores[key] = metrics.per_image(clean, out, logits, stats)
     if on_step:
         on_step("noisy_input")
-    scores["noisy_input"] = metrics.per_image(clean, noisy)
+    scores["noisy_input"] = metrics.per_image(clean, noisy, stats=stats)
     for name, fn in (extra or {}).items():
         if on_step:
             on_step(name)
-        scores[name] = metrics.per_image(clean, fn(noisy))
+        scores[name] = metrics.per_image(clean, fn(noisy), stats=stats)
     return Evaluation(noise_type, float(factor), int(seed), len(digits), digits.source, scores, digits.labels)
 
 

@@ -18,10 +18,10 @@ def _fast_copy(model: nn.Module) -> nn.Module:
 
 
 @torch.inference_mode()
-def run(model: nn.Module, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images in [0, 1], logits), both (N, 1, 28, 28), for inputs x of that shape. The model is not changed."""
-    if not len(x):
-        return x.clone(), x.clone()
+def outputs(model: nn.Module, x: torch.Tensor, batch: int = 128, prec: str = "fp32") -> torch.Tensor:
+    """The model's raw outputs (fp32) for inputs x (N, 1, 28, 28), in chunks of `batch` (small chunks stay in the
+    CPU's cache: ~1.5x faster than 1000), across the cores; the model is not changed. prec "bf16" runs it under
+    autocast: for approximate bulk work (the Scoreboard's curves), never for the exact table."""
     bulk = len(x) >= BULK and x.device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules())
     if bulk:
         model = _fast_copy(model)
@@ -30,8 +30,17 @@ def run(model: nn.Module, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Ten
         parts = []
         for i in range(0, len(xs), batch):
             xb = xs[i : i + batch]
-            parts.append(model(xb.contiguous(memory_format=torch.channels_last) if bulk else xb).contiguous())
+            with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=prec == "bf16"):
+                out = model(xb.contiguous(memory_format=torch.channels_last) if bulk else xb)
+            parts.append(out.float().contiguous())
         return torch.cat(parts)
 
-    logits = split_map(forward, x) if x.device.type == "cpu" else forward(x)  # one chunk per core
+    return split_map(forward, x) if x.device.type == "cpu" else forward(x)  # one chunk per core
+
+
+def run(model: nn.Module, x: torch.Tensor, batch: int = 128, prec: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    """(images in [0, 1], logits), both (N, 1, 28, 28), for inputs x of that shape. The model is not changed."""
+    if not len(x):
+        return x.clone(), x.clone()
+    logits = outputs(model, x, batch, prec)
     return torch.sigmoid(logits), logits

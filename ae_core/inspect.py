@@ -75,7 +75,7 @@ class _Recorder(TorchFunctionMode):
             layer = Layer(base if n == 0 else f"{base}_{n}", _OPS[func], tuple(out.shape[1:]), 0)
         else:
             return out
-        self.steps.append((layer, out.detach()))
+        self.steps.append((layer, out.detach().clone()))  # a copy: the next ReLU works in place
         return out
 
 

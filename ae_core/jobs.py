@@ -323,7 +323,9 @@ def uploaded_job(blob: bytes, sidecar: bytes, filename: str) -> Job:
     except (TypeError, ValueError, OverflowError):
         cfg = MODELS[key].recipe
     job = Job("", key, cfg, owner="", label=f"upload {str(filename)[:40]}", state="done", uploaded=True)
-    job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", ""))[:200])
+    ran = meta.get("precision", cfg.precision)  # what the run used, when the sidecar says
+    ran = ran if ran in ("fp32", "bf16") else cfg.precision
+    job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", ""))[:200], precision=ran)
     tm = meta.get("test_metrics")
     if isinstance(tm, dict):
         job.test_metrics = {

@@ -36,18 +36,28 @@ def psnr(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 SSIM_SIGMA, SSIM_TRUNCATE = 1.5, 3.5  # scikit-image's Gaussian SSIM window: 11x11
 
 
-def ssim(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+def _blur(a: np.ndarray) -> np.ndarray:  # within each image only: sigma 0 along the stack
+    return ndimage.gaussian_filter(a, sigma=(0, SSIM_SIGMA, SSIM_SIGMA), mode="reflect", truncate=SSIM_TRUNCATE)
+
+
+def clean_stats(clean: torch.Tensor) -> torch.Tensor:
+    """(N, 2, 28, 28) float64: the clean images' local mean and variance, which SSIM needs for every output row, so
+    a table of several rows computes them once instead of once per row."""
+    x = clean.reshape(-1, *clean.shape[-2:]).double().numpy()
+    ux = _blur(x)
+    return torch.from_numpy(np.stack([ux, _blur(x * x) - ux * ux], axis=1))
+
+
+def ssim(clean: torch.Tensor, out: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
     """SSIM per image: (N,). Equals scikit-image's structural_similarity(a, b, data_range=1, gaussian_weights=True,
     sigma=1.5, use_sample_covariance=False) image by image (tests/test_metrics.py checks that), but filters the whole
-    stack with one scipy call per statistic, which is ~20x faster than calling it per 28x28 image."""
+    stack with one scipy call per statistic, which is ~20x faster than calling it per 28x28 image. `stats` is
+    clean_stats(clean), when the caller has it."""
     x = clean.reshape(-1, *clean.shape[-2:]).double().numpy()
     y = out.reshape(-1, *out.shape[-2:]).double().numpy()
-
-    def blur(a: np.ndarray) -> np.ndarray:  # within each image only: sigma 0 along the stack
-        return ndimage.gaussian_filter(a, sigma=(0, SSIM_SIGMA, SSIM_SIGMA), mode="reflect", truncate=SSIM_TRUNCATE)
-
-    ux, uy = blur(x), blur(y)
-    vx, vy, vxy = blur(x * x) - ux * ux, blur(y * y) - uy * uy, blur(x * y) - ux * uy
+    ux, vx = (stats if stats is not None else clean_stats(clean)).numpy().transpose(1, 0, 2, 3)
+    uy = _blur(y)
+    vy, vxy = _blur(y * y) - uy * uy, _blur(x * y) - ux * uy
     c1, c2 = 0.01**2, 0.03**2  # K1, K2 with data range 1
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
     pad = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)  # skimage crops (win_size - 1) // 2 pixels
@@ -66,14 +76,17 @@ def ssim_reference(clean: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.asarray(vals, dtype=np.float64))
 
 
-def per_image(clean: torch.Tensor, out: torch.Tensor, logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """All four scores for a batch of (N, 1, 28, 28) images in [0, 1]."""
+def per_image(
+    clean: torch.Tensor, out: torch.Tensor, logits: torch.Tensor | None = None, stats: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """All four scores for a batch of (N, 1, 28, 28) images in [0, 1]; `stats` is clean_stats(clean) if known."""
+    stats = stats if stats is not None else clean_stats(clean)
 
-    def scores(c: torch.Tensor, o: torch.Tensor, *lg: torch.Tensor) -> dict[str, torch.Tensor]:
+    def scores(c: torch.Tensor, o: torch.Tensor, st: torch.Tensor, *lg: torch.Tensor) -> dict[str, torch.Tensor]:
         c, o = c.float(), o.float()
-        return {"bce": bce(c, o, lg[0] if lg else None), "mse": mse(c, o), "psnr": psnr(c, o), "ssim": ssim(c, o)}
+        return {"bce": bce(c, o, lg[0] if lg else None), "mse": mse(c, o), "psnr": psnr(c, o), "ssim": ssim(c, o, st)}
 
-    return split_map(scores, clean, out, *([] if logits is None else [logits]))  # one chunk per core
+    return split_map(scores, clean, out, stats, *([] if logits is None else [logits]))  # one chunk per core
 
 
 def summarize(scores: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -14,7 +14,8 @@ def _gen(rng: torch.Generator | int) -> torch.Generator:
 def gaussian(x: torch.Tensor, factor: float, rng: torch.Generator | int) -> torch.Tensor:
     """The tutorial's clip(x + f * N(0, 1), 0, 1)."""
     g = _gen(rng)
-    return (x + factor * torch.randn(x.shape, generator=g, device=g.device).to(x.device)).clamp_(0, 1)
+    # In place on the fresh noise tensor: no temporaries (the training loop calls this once per batch).
+    return torch.randn(x.shape, generator=g, device=g.device).to(x.device).mul_(factor).add_(x).clamp_(0, 1)
 
 
 def salt_pepper(x: torch.Tensor, factor: float, rng: torch.Generator | int) -> torch.Tensor:

@@ -55,7 +55,7 @@ MODELS: dict[str, ModelSpec] = {
             "models blur.",
             TrainConfig(epochs=10, lr=0.001, noise_factor=0.5),
             121_281,
-            TrainConfig(epochs=24, lr=4e-3, noise_factor=0.5, schedule="onecycle", val_split=0.0, precision="bf16"),
+            TrainConfig(epochs=24, lr=4e-3, noise_factor=0.5, schedule="onecycle", val_split=0.0),
         ),
     )
 }

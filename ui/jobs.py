@@ -12,8 +12,9 @@ import zipfile
 
 import streamlit as st
 
-from ae_core import store
+from ae_core import precision, store
 from ae_core.config import TrainConfig
+from ae_core.device import resolve
 from ae_core.jobs import Job, JobManager
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
@@ -117,6 +118,16 @@ def restore_shipped(key: str) -> tuple[bool, str]:
     return True, f"Restored the shipped {MODELS[key].name} weights; the replaced ones are the backup now."
 
 
+def precision_of(job: Job) -> str:
+    """fp32 or bf16: what the run used, or (while it is queued) what its "auto" will pick on this server."""
+    if job.result is not None:
+        return job.result.precision
+    try:
+        return precision.resolve(job.config.precision, resolve(job.config.device))
+    except ValueError:  # a device this server lacks: the run will fail with that message
+        return job.config.precision
+
+
 def history_rows(runs: list[Job]) -> list[dict]:
     """The Train page's run history table, one row per run."""
     rows = []
@@ -134,6 +145,7 @@ def history_rows(runs: list[Job]) -> list[dict]:
                 "noise": f"{NOISE_LABELS[j.config.noise_type]} {j.config.noise_factor:g}",
                 "images": j.config.train_size,
                 "seed": j.config.seed,
+                "precision": precision_of(j),
                 "val loss": None if h is None else h.val_loss,
                 "test PSNR": tm.get("psnr"),
                 "test SSIM": tm.get("ssim"),

@@ -1,0 +1,34 @@
+"""Which number format training uses: precision "auto" picks bf16 autocast where the hardware runs it natively."""
+
+from __future__ import annotations
+
+import torch
+
+
+def bf16_native(device: torch.device) -> bool:
+    """True where bf16 matmuls and convolutions run in hardware, so autocast is a speed-up and not an emulation."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device) >= (8, 0)  # Ampere and later
+    if device.type == "mps":
+        mps = torch.backends.mps
+        return bool(getattr(mps, "is_macos_or_newer", lambda *_: False)(14, 0))  # bf16 on MPS needs macOS 14
+    if device.type == "cpu":
+        try:
+            caps = torch.cpu.get_capabilities()
+        except (AttributeError, RuntimeError):  # older torch: no capability report, so no claim
+            return False
+        # x86 with AVX512-BF16 or AMX; other CPUs (incl. ARM) would emulate bf16 and run slower than fp32.
+        return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+    return False
+
+
+def resolve(precision: str, device: torch.device) -> str:
+    """'auto' -> 'bf16' where native, else 'fp32'; an explicit 'fp32' or 'bf16' is kept as asked."""
+    if precision == "auto":
+        return "bf16" if bf16_native(device) else "fp32"
+    return precision
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The forward pass's autocast context for a resolved precision (disabled for fp32)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
