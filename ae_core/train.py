@@ -182,10 +182,26 @@ def measure_rate(key: str, cfg: TrainConfig, batches: int = 4) -> float:
     return batches * cfg.batch_size / (time.perf_counter() - t0)
 
 
-def estimate_seconds(cfg: TrainConfig, images_per_s: float) -> float:
-    """Rough wall time of a run: its training images over the measured rate, plus validation."""
+def measure_scoring_rate(key: str, n: int = 512) -> float:
+    """Test-set scoring images/s here: fp32 inference on all cores and the four metrics, as a job's last phase."""
+    from . import metrics
+    from .infer import run
+
+    model = build(key).eval()
+    x = torch.rand((n, 1, 28, 28), generator=torch.Generator().manual_seed(0))  # (n, 1, 28, 28)
+    run(model, x[:64])  # warms up kernels and allocations
+    t0 = time.perf_counter()
+    out, logits = run(model, x)
+    metrics.per_image(x, out, logits)
+    return n / (time.perf_counter() - t0)
+
+
+def estimate_seconds(cfg: TrainConfig, images_per_s: float, n_test: int = 0, scoring_per_s: float = 1.0) -> float:
+    """Rough wall time of a run: its training images over the measured rate, validation (a forward pass, ~1/3 of a
+    training step) and, with n_test, the scoring of n_test test digits that ends every job."""
     n_train = cfg.train_size * (1 - cfg.val_split)
-    return cfg.epochs * (n_train / images_per_s + cfg.train_size * cfg.val_split / (3 * images_per_s))
+    train_s = cfg.epochs * (n_train / images_per_s + cfg.train_size * cfg.val_split / (3 * images_per_s))
+    return train_s + n_test / scoring_per_s
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from ae_core.device import resolve
 from ae_core.jobs import Job, JobManager
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ae_core.train import estimate_seconds, measure_rate
+from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate
 from ui import classroom, server, session
 
 PRESETS = {"quick": "Quick (1 epoch, 10k images)", "tutorial": "Tutorial recipe (all 60k images)"}
@@ -44,9 +44,15 @@ def rate(key: str, batch_size: int, device: str, precision: str) -> float:
     return measure_rate(key, TrainConfig(batch_size=batch_size, device=device, precision=precision))
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def scoring_rate(key: str) -> float:
+    return measure_scoring_rate(key)
+
+
 def estimate_text(key: str, cfg: TrainConfig) -> str:
     try:
-        secs = estimate_seconds(cfg, rate(key, cfg.batch_size, cfg.device, cfg.precision)) + 5  # + the test-set scoring
+        train_rate = rate(key, cfg.batch_size, cfg.device, cfg.precision)
+        secs = estimate_seconds(cfg, train_rate, len(server.test_set()), scoring_rate(key))
     except ValueError as e:
         return str(e)
     return f"about {fmt_seconds(secs)} here"

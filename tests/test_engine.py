@@ -1,0 +1,144 @@
+"""The training engine's speed-related contracts: precision "auto", the device-resident data path and its host syncs,
+NaN detection within a sync window, the classifier on the same engine, and time estimates that hold."""
+
+import math
+import time
+
+import pytest
+import torch
+
+from ae_core import engine, precision
+from ae_core import train as train_mod
+from ae_core.classifier import accuracy, train_classifier
+from ae_core.config import TrainConfig
+from ae_core.data import to_float
+from ae_core.registry import MODELS
+from ae_core.train import TrainingDiverged, estimate_seconds, measure_rate, measure_scoring_rate, run_meta, train
+
+SMALL = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=1000, val_split=0.2, seed=0, device="cpu")
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    ("caps", "expected"),
+    [
+        ({"avx512_bf16": True, "amx_bf16": False}, "bf16"),
+        ({"avx512_bf16": False, "amx_bf16": True}, "bf16"),
+        ({"avx512_bf16": False, "amx_bf16": False, "avx512_f": True}, "fp32"),  # AVX512 without BF16 would emulate
+        ({}, "fp32"),  # e.g. an ARM CPU
+    ],
+)
+def test_auto_picks_bf16_only_on_cpus_that_run_it_natively(monkeypatch, caps, expected):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: caps)
+    assert precision.resolve("auto", CPU) == expected
+    assert precision.resolve("fp32", CPU) == "fp32" and precision.resolve("bf16", CPU) == "bf16"  # asked is kept
+
+
+@pytest.mark.parametrize(("cc", "expected"), [((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_on_cuda_needs_compute_capability_8(monkeypatch, cc, expected):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: cc)
+    assert precision.resolve("auto", torch.device("cuda")) == expected
+
+
+def test_auto_is_the_default_everywhere():
+    assert TrainConfig().precision == "auto"
+    assert all(s.recipe.precision == "auto" and s.improved.precision == "auto" for s in MODELS.values())
+
+
+def test_auto_and_fp32_reach_comparable_validation_loss(sample):
+    cfg = SMALL.replace(epochs=2, train_size=2000)
+    auto = train("conv_dae", cfg, data=sample)
+    fp32 = train("conv_dae", cfg.replace(precision="fp32"), data=sample)
+    assert fp32.precision == "fp32" and auto.precision == precision.resolve("auto", CPU)
+    a, f = auto.history[-1].val_loss, fp32.history[-1].val_loss
+    assert abs(a - f) / f < 0.03, (a, f)  # both well below an untrained net's ~0.69
+
+
+def test_the_sidecar_records_the_precision_that_ran(sample):
+    res = train("dense_dae", SMALL, data=sample)
+    meta = run_meta(res)
+    assert meta["precision"] == res.precision == precision.resolve("auto", CPU)
+    assert meta["config"]["precision"] == res.precision  # the resolved config, not "auto"
+
+
+class _SyncCounter:
+    """Counts host reads of a tensor's value (float(), .item()) during training."""
+
+    def __init__(self, monkeypatch):
+        self.n = 0
+        real_item = torch.Tensor.item
+
+        def item(t):
+            self.n += 1
+            return real_item(t)
+
+        monkeypatch.setattr(torch.Tensor, "item", item)
+        monkeypatch.setattr(torch.Tensor, "__float__", lambda t: float(item(t)))
+
+
+def test_the_loss_is_read_once_per_window_not_per_batch(sample, monkeypatch):
+    counter = _SyncCounter(monkeypatch)
+    events = []
+    res = train("dense_dae", SMALL.replace(val_split=0.0), data=sample, on_progress=events.append, progress_every=5)
+    batches = math.ceil(1000 / 64)  # 16
+    assert counter.n == math.ceil(batches / 5)  # batches 5, 10, 15 and the last: 4 reads for 16 steps
+    assert [e.batch for e in events] == [5, 10, 15, 16]
+    assert res.history[0].train_loss == pytest.approx(events[-1].loss)
+
+
+def test_a_nan_is_caught_within_its_window_and_names_the_learning_rate(sample, monkeypatch):
+    calls = {"n": 0}
+    real = train_mod.bce
+
+    def poisoned(logits, clean):
+        calls["n"] += 1
+        loss = real(logits, clean)
+        return loss * float("nan") if calls["n"] == 7 else loss
+
+    monkeypatch.setattr(train_mod, "bce", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"nan at epoch 1, batches 5-8\. The learning rate \(0.003\)"):
+        train("basic_ae", SMALL.replace(val_split=0.0), data=sample, progress_every=4)
+    assert calls["n"] == 8  # stopped at the end of the window holding the NaN, not at the end of the epoch
+
+
+def test_training_data_and_noise_stay_on_the_training_device(sample, monkeypatch):
+    seen = []
+    real = train_mod._denoising_batches
+
+    def spy(images, cfg, gen, fmt):
+        seen.append((images.dtype, images.device.type, gen.device.type))
+        return real(images, cfg, gen, fmt)
+
+    monkeypatch.setattr(train_mod, "_denoising_batches", spy)
+    train("dense_dae", SMALL, data=sample)
+    assert seen == [(torch.uint8, "cpu", "cpu")]  # uint8 on the device; the generator lives there too
+
+
+def test_the_classifier_trains_through_the_same_engine(sample, monkeypatch):
+    runs = []
+    real_fit = engine.fit
+    monkeypatch.setattr(engine, "fit", lambda loop, *a, **k: runs.append(loop) or real_fit(loop, *a, **k))
+    model = train_classifier(sample, epochs=6, seed=0, device="cpu")
+    assert len(runs) == 1 and runs[0].loss is torch.nn.functional.cross_entropy
+    # Six epochs on the 1,000-digit sample: it reads most of them (shuffled labels would give ~10%).
+    assert accuracy(model, to_float(sample.images[:500]), sample.labels[:500]) > 0.85
+
+
+@pytest.mark.parametrize("key", ["dense_dae", "conv_dae"])
+def test_the_sidebar_estimate_is_within_2x_of_a_quick_run(key):
+    """The sidebar's number for the Quick preset against the wall time of that very job (training on the real 60k
+    set, validation, scoring the test set), from submit to finish."""
+    from ae_core.data import test_digits
+    from ae_core.jobs import JobManager
+    from ui.jobs import preset_config
+
+    cfg = preset_config(key, "quick")
+    n_test = len(test_digits())
+    estimate = estimate_seconds(cfg, measure_rate(key, cfg), n_test, measure_scoring_rate(key))
+    manager = JobManager()
+    manager.wait(manager.submit(key, cfg, owner="t").id)  # warm: the training set is loaded and cached
+    t0 = time.perf_counter()
+    job = manager.wait(manager.submit(key, cfg, owner="t").id)
+    measured = time.perf_counter() - t0
+    assert job.state == "done" and job.test_metrics["n"] == n_test
+    assert measured / 2 <= estimate <= measured * 2, (estimate, measured)
