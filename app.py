@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from ui import frame
+from ui import frame, lesson
 
 frame.setup()
 pages = [
     st.Page("pages/playground.py", title="Playground", icon=":material/draw:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    *([] if lesson.hidden("retrain") else [st.Page("pages/train.py", title="Train", icon=":material/model_training:")]),
     st.Page("pages/scoreboard.py", title="Scoreboard", icon=":material/leaderboard:"),
     st.Page("pages/inside.py", title="Inside the models", icon=":material/neurology:"),
+    st.Page("pages/explorer.py", title="Explore the code space", icon=":material/explore:"),
 ]
 st.navigation(pages).run()

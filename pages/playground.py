@@ -6,7 +6,7 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, panels, params, server, session
+from ui import frame, lesson, panels, params, server, session
 from ui import playground_state as pg
 
 frame.page(
@@ -14,6 +14,7 @@ frame.page(
     "Draw, pick or upload a digit, add noise, and see what each autoencoder and each classical filter makes of "
     "the same noisy image, scored against the clean digit.",
     sidebar_first=False,
+    lesson_url=False,
 )
 
 digits = server.test_set()
@@ -25,17 +26,18 @@ for notice in pg.init(digits):
 models, origin, shas = session.models_or_errors()
 
 with st.sidebar:
-    st.subheader("Show")
-    shown = st.multiselect(
-        "Models", list(MODELS), default=list(MODELS), format_func=lambda k: MODELS[k].name, key="pg_models"
-    )
-    shown_baselines = st.multiselect(
-        "Classical baselines",
-        list(BASELINES),
-        default=["median", "nl_means"],
-        format_func=lambda k: BASELINES[k].name,
-        key="pg_baselines",
-    )
+    if not (lesson.hidden("models") and lesson.hidden("baselines")):
+        st.subheader("Show")
+    if "pg_models" not in ss:
+        ss.pg_models = list(MODELS)
+    if "pg_baselines" not in ss:
+        ss.pg_baselines = ["median", "nl_means"]
+    if not lesson.hidden("models"):
+        st.multiselect("Models", list(MODELS), format_func=lambda k: MODELS[k].name, key="pg_models")
+    if not lesson.hidden("baselines"):
+        st.multiselect(
+            "Classical baselines", list(BASELINES), format_func=lambda k: BASELINES[k].name, key="pg_baselines"
+        )
     with st.expander("Weights in use"):
         for key in MODELS:
             st.markdown(f"**{MODELS[key].name}**: {origin.get(key, 'not available')}")
@@ -115,7 +117,13 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
 
 source_col, info_col = st.columns([1.15, 1], gap="large")
 with source_col:
-    source = st.radio("Input", params.SOURCES, format_func=SOURCE_LABELS.get, horizontal=True, key="pg_source")
+    allowed = lesson.sources()
+    if ss.pg_source not in allowed:
+        ss.pg_source = allowed[0]
+    if len(allowed) > 1:
+        source = st.radio("Input", allowed, format_func=SOURCE_LABELS.get, horizontal=True, key="pg_source")
+    else:
+        source = ss.pg_source
     clean, what, hint = get_input(source, info_col)
 
 
@@ -123,17 +131,28 @@ with source_col:
 def noise_and_outputs(clean, what: str, hint: str | None) -> None:
     """Only this part reruns when the noise controls move."""
     c = st.columns([1, 1.6, 0.8, 0.6, 1.2], vertical_alignment="bottom")
-    c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="pg_noise")
-    c[1].slider("Noise factor", 0.0, 1.0, step=0.05, key="pg_factor")
-    c[2].number_input("Noise seed", 0, params.MAX_SEED, step=1, key="pg_seed")
-    c[3].button("New noise", on_click=pg.new_noise, width="stretch")
+    if not lesson.hidden("noise_type"):
+        c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="pg_noise")
+    if not lesson.hidden("factor"):
+        c[1].slider("Noise factor", 0.0, 1.0, step=0.05, key="pg_factor")
+    if not lesson.hidden("seed"):
+        c[2].number_input("Noise seed", 0, params.MAX_SEED, step=1, key="pg_seed")
+        c[3].button("New noise", on_click=pg.new_noise, width="stretch")
     with c[4]:
-        show_res = st.toggle("Show residuals", key="pg_residual", help="What each model removed (red) or added (blue).")
-        feed_clean = st.toggle(
-            "Feed the clean digit", key="pg_feed_clean", help="Plain reconstruction: the tutorial's first experiment."
-        )
+        if not lesson.hidden("residuals"):
+            st.toggle("Show residuals", key="pg_residual", help="What each model removed (red) or added (blue).")
+        if not lesson.hidden("feed_clean"):
+            st.toggle(
+                "Feed the clean digit",
+                key="pg_feed_clean",
+                help="Plain reconstruction: the tutorial's first experiment.",
+            )
+    show_res, feed_clean = bool(ss.get("pg_residual")), bool(ss.get("pg_feed_clean"))
+    fixed = pg.fixed_text()
+    if fixed:
+        st.caption(f"Set for this lesson: {fixed}.")
 
-    st.query_params.from_dict(pg.share_url_params(source))
+    st.query_params.from_dict(pg.address_bar(source))
     ss.pg_current = clean  # the Inside page shows this digit too
     session.remember(*pg.KEYS)
     if clean is None:
@@ -163,6 +182,7 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
         "application/json",
         on_click="ignore",
     )
+    lesson.maker(pg.share_url_params(source), source)
 
 
 noise_and_outputs(clean, what, hint)

@@ -28,11 +28,19 @@ def check_key(typed: str) -> bool:
 
 
 def may_change_defaults() -> bool:
-    """True outside classroom mode, and for a session that gave the teacher key."""
+    """True outside classroom mode, and for a session that gave the teacher key; never in a lesson link."""
+    from ui import lesson
+
+    if lesson.active():
+        return False
     return not enabled() or bool(st.session_state.get("teacher"))
 
 
 def why_not() -> str:
+    from ui import lesson
+
+    if lesson.active():
+        return "This is a lesson link: the weights everyone uses cannot be changed from it."
     if not _key():
         return "Classroom mode: the defaults are read-only in the app (the server has no teacher key)."
     return "Classroom mode: only the teacher can change the weights everyone uses. Your runs stay yours."

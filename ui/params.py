@@ -1,14 +1,33 @@
-"""Shareable URL state for the playground: parse, validate and clamp query parameters (no Streamlit here)."""
+"""Shareable URL state for the playground: parse, validate and clamp query parameters (no Streamlit here).
+
+Today's parameters (source, digit, noise, factor, seed) are in every playground URL. A lesson link adds what a
+teacher fixed: which models and baselines show, the residual and clean-input toggles, the input sources on offer,
+and which controls are hidden (`hide`). Unknown or bad values are dropped with a notice, like the others."""
 
 from __future__ import annotations
 
 import math
 
+from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
+from ae_core.registry import MODELS
 
 SOURCES = ("mnist", "draw", "upload")
 DEFAULTS = {"source": "mnist", "digit": 0, "noise": "gaussian", "factor": 0.5, "seed": 0}
 MAX_SEED = 2**31 - 1
+# Controls a lesson link can hide, in the order the "Make a lesson link" panel lists them.
+HIDEABLE = {
+    "noise_type": "Noise type",
+    "factor": "Noise factor",
+    "seed": "Noise seed and New noise",
+    "models": "Which models show",
+    "baselines": "Which classical baselines show",
+    "residuals": "Show residuals",
+    "feed_clean": "Feed the clean digit",
+    "retrain": "The sidebar's Retrain panel and the Train page",
+}
+LESSON = ("show", "baselines", "residuals", "feed_clean", "sources", "hide")  # the parameters lesson links add
+_BOOL = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
 def _num(raw: str, kind: type) -> float | int | None:
@@ -52,7 +71,70 @@ def parse(query: dict[str, str], n_digits: int) -> tuple[dict, list[str]]:
             notices.append(f"{name}={v} is out of range; clamped to {clamped}.")
         out[name] = clamped
     out["factor"] = round(round(out["factor"] / 0.05) * 0.05, 2)  # the slider's step
-    unknown = sorted(set(query) - set(DEFAULTS))
+    out |= _lesson(query, notices)
+    if out["source"] not in out["sources"]:
+        out["source"] = out["sources"][0]  # a lesson offers only its sources
+    unknown = sorted(set(query) - set(DEFAULTS) - set(LESSON))
     if unknown:
         notices.append(f"Ignored unknown URL parameters: {', '.join(u[:20] for u in unknown[:5])}.")
     return out, notices
+
+
+def _items(raw: str, allowed, name: str, notices: list[str]) -> tuple[str, ...] | None:
+    """A comma-separated list kept in `allowed`'s order; unknown items are dropped with a notice."""
+    items = [i.strip() for i in raw.split(",") if i.strip()]
+    if items == ["none"]:
+        return ()
+    bad = [i for i in items if i not in allowed]
+    if bad:
+        notices.append(f"Ignored unknown {name} in the link: {', '.join(repr(b[:20]) for b in bad[:5])}.")
+    return tuple(a for a in allowed if a in items)
+
+
+def _lesson(query: dict[str, str], notices: list[str]) -> dict:
+    """The lesson parameters: None where the link does not set them (the page's own defaults apply)."""
+    out: dict = {"show": None, "baselines": None, "residuals": None, "feed_clean": None, "sources": SOURCES}
+    out["hide"] = ()
+    if "show" in query:
+        show = _items(query["show"], tuple(MODELS), "models", notices)
+        out["show"] = show or None  # a lesson without any model would show nothing: keep the default
+        if not show:
+            notices.append("The link shows no model; showing all three.")
+    if "baselines" in query:
+        out["baselines"] = _items(query["baselines"], tuple(BASELINES), "baselines", notices)
+    for name in ("residuals", "feed_clean"):
+        if name in query:
+            v = _BOOL.get(query[name].strip().lower())
+            if v is None:
+                notices.append(f"{name}={query[name][:20]!r} is not on/off; using off.")
+            out[name] = bool(v)
+    if "sources" in query:
+        sources = _items(query["sources"], SOURCES, "input sources", notices)
+        if not sources:
+            notices.append("The link offers no input source; offering all three.")
+        out["sources"] = sources or SOURCES
+    if "hide" in query:
+        out["hide"] = _items(query["hide"], tuple(HIDEABLE), "controls to hide", notices) or ()
+    return out
+
+
+def is_lesson(query: dict[str, str]) -> bool:
+    """A link with any lesson parameter: its set-up is kept in the address bar, so a refresh keeps the lesson."""
+    return any(k in query for k in LESSON)
+
+
+def lesson_query(vals: dict) -> dict[str, str]:
+    """The lesson parameters of a link, from values shaped like parse()'s output (None: not set)."""
+    q = {}
+    if vals.get("show") is not None:
+        q["show"] = ",".join(vals["show"])
+    if vals.get("baselines") is not None:
+        q["baselines"] = ",".join(vals["baselines"]) or "none"
+    for name in ("residuals", "feed_clean"):
+        if vals.get(name) is not None:
+            q[name] = "1" if vals[name] else "0"
+    if tuple(vals.get("sources") or SOURCES) != SOURCES:
+        q["sources"] = ",".join(vals["sources"])
+    if vals.get("hide"):
+        q["hide"] = ",".join(vals["hide"])
+    return q

@@ -44,6 +44,12 @@ def init(digits: Digits) -> list[str]:
         ss.pg_class = int(digits.labels[vals["digit"]])
         ss.pg_pos = server.position_in_class(digits, vals["digit"])
         ss.pg_canvas = 0
+        # A lesson link's starting set-up (None: not in the link, the widgets' own defaults apply).
+        for key, name in (("pg_models", "show"), ("pg_residual", "residuals"), ("pg_feed_clean", "feed_clean")):
+            if vals[name] is not None:
+                ss[key] = list(vals[name]) if name == "show" else vals[name]
+        if vals["baselines"] is not None:
+            ss.pg_baselines = list(vals["baselines"])
         session.remember(*KEYS)
     return ss.pop("pg_notices", [])
 
@@ -54,6 +60,37 @@ def share_url_params(source: str) -> dict[str, str]:
     return {"source": source, "noise": ss.pg_noise, "factor": f"{ss.pg_factor:g}", "seed": str(ss.pg_seed)} | (
         {"digit": str(ss.pg_digit)} if source == "mnist" and "pg_digit" in ss else {}
     )
+
+
+def address_bar(source: str) -> dict[str, str]:
+    """The playground's URL: today's parameters, plus the lesson's in a lesson (so a refresh keeps it)."""
+    from ui import lesson
+
+    return share_url_params(source) | lesson.query()
+
+
+def fixed_text() -> str:
+    """What a lesson link fixed and hides, in words ("" outside a lesson or when nothing is hidden)."""
+    from ae_core.baselines import BASELINES
+    from ae_core.noise import LABELS as NOISE_LABELS
+    from ae_core.registry import MODELS
+    from ui import lesson
+
+    ss = st.session_state
+    parts = []
+    if lesson.hidden("noise_type") or lesson.hidden("factor"):
+        parts.append(f"{NOISE_LABELS[ss.pg_noise]} noise at {ss.pg_factor:g}")
+    if lesson.hidden("seed"):
+        parts.append(f"noise seed {ss.pg_seed}")
+    if lesson.hidden("models"):
+        parts.append("models: " + (", ".join(MODELS[k].name for k in ss.pg_models) or "none"))
+    if lesson.hidden("baselines"):
+        parts.append("baselines: " + (", ".join(BASELINES[b].name for b in ss.pg_baselines) or "none"))
+    if lesson.hidden("residuals"):
+        parts.append(f"residuals {'on' if ss.get('pg_residual') else 'off'}")
+    if lesson.hidden("feed_clean"):
+        parts.append("clean input" if ss.get("pg_feed_clean") else "noisy input")
+    return "; ".join(parts)
 
 
 def other_than(current: int, n: int) -> int:

@@ -1,0 +1,179 @@
+import time
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+import torch
+
+from ae_core import explore, inspect, render
+from ae_core.classifier import predict
+from ae_core.registry import MODELS
+from ui import explorer as ex
+from ui import frame, server, session
+
+frame.page(
+    "Explore the code space",
+    "Move through each autoencoder's code space and watch its decoder draw: pick a place on the map or with the "
+    "sliders, see the nearest real digits, turn single code units up and down, and walk from one digit to another.",
+)
+
+models, origin, shas = session.models_or_errors()
+digits = server.test_set()
+sub = server.subset()
+ss = st.session_state
+current = ss.get("pg_current")  # the playground's digit (28, 28), if any
+if current is None:
+    current = digits.images[0].float().numpy() / 255
+    st.caption("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here).")
+else:
+    st.caption("Your digit: the one currently on the Playground.")
+x_current = inspect.as_input(current)  # (1, 1, 28, 28)
+if not models:
+    st.stop()
+
+spaces = ex.spaces(models, shas)
+bounds = ex.z_bounds(spaces)
+ex.init_place(spaces, models, x_current, bounds)
+clf = server.digit_classifier()
+pool_imgs = sub.batch(slice(None))  # (N, 1, 28, 28)
+
+
+def reads_as(img: torch.Tensor) -> str:
+    if clf is None:
+        return ""
+    label, conf = predict(clf[1], img)
+    return f"reads as **{int(label[0])}** ({float(conf[0]):.0%})"
+
+
+def draw(where, key: str, img: torch.Tensor, z: torch.Tensor) -> None:
+    """One model's column: the decoded digit, large, what the classifier reads, and the 5 nearest real digits."""
+    space = spaces[key]
+    where.image(render.gray_png(img[0, 0].numpy(), 8), caption=MODELS[key].name, width="stretch", output_format="PNG")
+    where.markdown(reads_as(img) or " ")
+    idx, _ = explore.nearest(space, space.code_at(z.view(1, 2)))
+    where.image(
+        render.grid(list(pool_imgs[idx][:, 0]), nrow=5, scale=2),
+        caption="nearest test digits in code space: " + ", ".join(str(int(space.labels[i])) for i in idx),
+        width="stretch",
+        output_format="PNG",
+    )
+
+
+def plane_map(key: str, z: torch.Tensor):
+    space = spaces[key]
+    pts = pd.DataFrame((space.points / space.std).numpy(), columns=["z1", "z2"]).assign(
+        digit=space.labels.numpy().astype(str)
+    )
+    pick = alt.selection_point(name="pick", fields=["z1", "z2"], nearest=True, on="click", clear="dblclick")
+    scale = alt.Scale(domain=list(bounds))
+    enc = {"x": alt.X("z1:Q", title="PC 1 (σ)", scale=scale), "y": alt.Y("z2:Q", title="PC 2 (σ)", scale=scale)}
+    digits_layer = (
+        alt.Chart(pts).mark_circle(size=12, opacity=0.5).encode(**enc, color=alt.Color("digit:N", title="class"))
+    )
+    grid = alt.Chart(pd.DataFrame(ex.grid_points(bounds))).mark_point(opacity=0).encode(**enc).add_params(pick)
+    here = pd.DataFrame({"z1": [float(z[0])], "z2": [float(z[1])]})
+    marker = alt.Chart(here).mark_point(size=220, filled=True, color="white", stroke="black").encode(**enc)
+    return (digits_layer + grid + marker).properties(title=MODELS[key].name, height=260)
+
+
+@st.fragment
+def plane() -> None:
+    """Only this part reruns when the place moves."""
+    c = st.columns(2)
+    c[0].slider("PC 1 (σ)", *bounds, step=ex.STEP, key="ex_z1", help="Standard deviations along the first component")
+    c[1].slider("PC 2 (σ)", *bounds, step=ex.STEP, key="ex_z2", help="…and along the second")
+    z = torch.tensor([ss.ex_z1, ss.ex_z2], dtype=torch.float64)
+    with st.container(key="ex_decoded"):
+        cols = st.columns(len(models))
+        for col, key in zip(cols, models, strict=True):
+            draw(col, key, explore.decode(models[key], spaces[key].code_at(z.view(1, 2))), z)
+    for col, key in zip(st.columns(len(models)), models, strict=True):
+        col.altair_chart(
+            plane_map(key, z),
+            on_select=lambda k=f"ex_map_{key}": ex.on_pick(k, bounds),
+            selection_mode="pick",
+            key=f"ex_map_{key}",
+            width="stretch",
+        )
+    st.caption(
+        f"Each map is a PCA of one model's codes for {len(sub):,} test digits, in standard deviations of each "
+        "component, so the same place means the same thing on all three. Click a map or move the sliders: the point "
+        "is mapped back to a code (mean + components · point) and decoded."
+    )
+
+
+st.subheader("The plane")
+plane()
+
+
+@st.fragment
+def walk() -> None:
+    st.subheader("Walk from one digit to another")
+    c = st.columns([1, 1, 1], vertical_alignment="bottom")
+    a = c[0].number_input("From test digit #", 0, len(digits) - 1, 0, key="ex_walk_a")
+    b = c[1].number_input("To test digit #", 0, len(digits) - 1, 1, key="ex_walk_b")
+    go = c[2].button("Walk", type="primary", width="stretch", key="ex_walk_go")
+    xa, xb = digits.batch(slice(a, a + 1)), digits.batch(slice(b, b + 1))
+    paths = {
+        k: explore.walk(spaces[k], spaces[k].z_of(explore.encode(m, xa))[0], spaces[k].z_of(explore.encode(m, xb))[0])
+        for k, m in models.items()
+    }
+    frames = {k: explore.decode(models[k], spaces[k].code_at(p)) for k, p in paths.items()}  # (10, 1, 28, 28)
+    slots = st.columns(len(models))
+    if go:  # animate: each model walks the straight line between the two digits' places in its own plane
+        holders = [s.empty() for s in slots]
+        for i in range(len(next(iter(frames.values())))):
+            for h, k in zip(holders, models, strict=True):
+                h.image(
+                    render.gray_png(frames[k][i, 0].numpy(), 6),
+                    caption=f"{MODELS[k].name}: step {i + 1}/10",
+                    width="stretch",
+                )
+            time.sleep(0.15)
+    for k in models:
+        st.image(
+            render.grid(list(frames[k][:, 0]), nrow=10, scale=3),
+            caption=f"{MODELS[k].name}: test #{a} → #{b}, 10 steps along a straight line in its PCA plane",
+            output_format="PNG",
+        )
+
+
+walk()
+
+
+@st.fragment
+def units() -> None:
+    st.subheader("One code unit at a time")
+    key = st.radio("Model", list(models), format_func=lambda k: MODELS[k].name, horizontal=True, key="ex_unit_model")
+    space, model = spaces[key], models[key]
+    code = explore.encode(model, x_current)  # (1, *code_shape)
+    conv = len(space.code_shape) > 1
+    prefix = f"ex_u_{key}_{ex.digit_key(x_current)}_"
+    st.caption(
+        (
+            "The 8 channels of the 4×4×32 code with the largest variance over the test digits. Each slider scales "
+            "its whole channel (1 = your digit's own code)."
+        )
+        if conv
+        else "The 8 code units with the largest variance over the test digits, starting at your digit's values."
+    )
+    cols, values = st.columns(4), {}
+    for i, u in enumerate(space.units):
+        own = 1.0 if conv else float(code[0, u])
+        top = 3.0 if conv else max(float(space.codes[:, u].max()) * 1.5, own, 1.0)
+        v = cols[i % 4].slider(
+            f"channel {u}" if conv else f"unit {u}", 0.0, top, own, 0.05 if conv else 0.01, key=f"{prefix}{u}"
+        )
+        if v != own:
+            values[u] = v
+    st.button("Reset to your digit", on_click=ex.reset_sliders, args=(prefix,), key="ex_unit_reset")
+    left, right, _ = st.columns([1, 1, 2])
+    recon = explore.decode(model, code)
+    edited = explore.decode(model, explore.edit(space, code, values)) if values else recon
+    left.image(render.gray_png(recon[0, 0].numpy(), 6), caption="your digit's reconstruction", width="stretch")
+    left.markdown(reads_as(recon))
+    right.image(render.gray_png(edited[0, 0].numpy(), 6), caption="with your code changes", width="stretch")
+    right.markdown(reads_as(edited))
+
+
+units()

@@ -1,0 +1,119 @@
+"""Lesson links: a URL that opens ae-lab in a focused set-up, with some controls hidden at fixed values.
+
+The lesson lives in this session's state (set from the URL on the session's first run, on any page) and in its
+address bar, so a refresh keeps it. Nothing here is server-wide: a student in a lesson can only change their own
+session, and a lesson session may not change the weights everyone uses (Save as default, Restore shipped).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from ui import params
+
+SOURCE_LABELS = {"mnist": "MNIST digit", "draw": "Draw", "upload": "Upload"}
+
+
+def init() -> None:
+    """Read the lesson from the URL once per session (silently: the playground shows the notices)."""
+    ss = st.session_state
+    if "lesson" in ss:
+        return
+    query = dict(st.query_params)
+    if not params.is_lesson(query):
+        ss.lesson = None
+        return
+    vals, _ = params.parse(query, 1)
+    ss.lesson = {k: vals[k] for k in params.LESSON}
+
+
+def active() -> bool:
+    return bool(st.session_state.get("lesson"))
+
+
+def hidden(control: str) -> bool:
+    lesson = st.session_state.get("lesson")
+    return bool(lesson) and control in lesson["hide"]
+
+
+def sources() -> tuple[str, ...]:
+    lesson = st.session_state.get("lesson")
+    return tuple(lesson["sources"]) if lesson else params.SOURCES
+
+
+def query() -> dict[str, str]:
+    """This lesson's parameters for the address bar, with the values the session has now (hidden ones never
+    change); empty outside a lesson."""
+    lesson = st.session_state.get("lesson")
+    if not lesson:
+        return {}
+    ss = st.session_state
+    current = {
+        "show": ss.get("pg_models", lesson["show"]),
+        "baselines": ss.get("pg_baselines", lesson["baselines"]),
+        "residuals": ss.get("pg_residual", lesson["residuals"]),
+        "feed_clean": ss.get("pg_feed_clean", lesson["feed_clean"]),
+        "sources": lesson["sources"],
+        "hide": lesson["hide"],
+    }
+    return params.lesson_query(current)
+
+
+def _base_url() -> str:
+    try:
+        return (st.context.url or "").split("?")[0]
+    except Exception:  # noqa: BLE001 - outside a browser session (AppTest) there is no URL: a relative link
+        return ""
+
+
+def link(share: dict[str, str], allowed: list[str], hide: list[str]) -> str:
+    """The lesson link for the playground's current settings (`share`: today's parameters)."""
+    ss = st.session_state
+    q = dict(share)
+    if q.get("source") not in allowed:
+        q["source"] = allowed[0]
+        if q["source"] != "mnist":
+            q.pop("digit", None)
+    vals = {
+        "show": tuple(ss.get("pg_models", ())),
+        "baselines": tuple(ss.get("pg_baselines", ())),
+        "residuals": bool(ss.get("pg_residual", False)),
+        "feed_clean": bool(ss.get("pg_feed_clean", False)),
+        "sources": tuple(s for s in params.SOURCES if s in allowed),
+        "hide": tuple(h for h in params.HIDEABLE if h in hide),
+    }
+    q |= params.lesson_query(vals)
+    return f"{_base_url()}?{urlencode(q, safe=',')}"
+
+
+def maker(share: dict[str, str], source: str) -> None:
+    """The "Make a lesson link" panel: the playground as it is now, plus what students may change."""
+    if active():
+        return
+    with st.expander("Make a lesson link"):
+        st.caption(
+            "Set the playground up as students should find it (digit, noise, models, baselines, toggles), then "
+            "choose what they may change. Hidden controls keep the values you set."
+        )
+        allowed = st.multiselect(
+            "Input sources students can use",
+            list(params.SOURCES),
+            default=[source],
+            format_func=SOURCE_LABELS.get,
+            key="ll_sources",
+        )
+        st.markdown("**Students can change**")
+        cols = st.columns(2)
+        hide = [
+            name
+            for i, (name, label) in enumerate(params.HIDEABLE.items())
+            if not cols[i % 2].checkbox(label, value=True, key=f"ll_can_{name}")
+        ]
+        if not allowed:
+            st.warning("Choose at least one input source.")
+            return
+        url = link(share, allowed, hide)
+        st.code(url, language=None, wrap_lines=True)  # the copy button is in its corner
+        st.link_button("Open the lesson in a new tab", url)
