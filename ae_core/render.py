@@ -16,6 +16,11 @@ def _png(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def png(a: np.ndarray) -> bytes:
+    """A uint8 (H, W) or (H, W, 3) array as PNG bytes."""
+    return _png(Image.fromarray(a))
+
+
 def gray(img: np.ndarray, scale: int = 6) -> np.ndarray:
     """(H, W) in [0, 1] -> (H*scale, W*scale) uint8, nearest neighbour."""
     a = (np.clip(np.asarray(img, np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)

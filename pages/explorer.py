@@ -1,4 +1,5 @@
 import time
+import warnings
 
 import altair as alt
 import pandas as pd
@@ -42,38 +43,55 @@ def reads_as(img: torch.Tensor) -> str:
     if clf is None:
         return ""
     label, conf = predict(clf[1], img)
-    return f"reads as **{int(label[0])}** ({float(conf[0]):.0%})"
+    return f"reads as {int(label[0])} ({float(conf[0]):.0%})"
 
 
-def draw(where, key: str, img: torch.Tensor, z: torch.Tensor) -> None:
-    """One model's column: the decoded digit, large, what the classifier reads, and the 5 nearest real digits."""
+def column(key: str, z: torch.Tensor) -> dict:
+    """One model at place z: its decoded digit, what the classifier reads, and the 5 nearest real digits."""
     space = spaces[key]
-    where.image(render.gray_png(img[0, 0].numpy(), 8), caption=MODELS[key].name, width="stretch", output_format="PNG")
-    where.markdown(reads_as(img) or " ")
-    idx, _ = explore.nearest(space, space.code_at(z.view(1, 2)))
-    where.image(
-        render.grid(list(pool_imgs[idx][:, 0]), nrow=5, scale=2),
-        caption="nearest test digits in code space: " + ", ".join(str(int(space.labels[i])) for i in idx),
-        width="stretch",
-        output_format="PNG",
-    )
+    code = space.code_at(z.view(1, 2))
+    img = explore.decode(models[key], code)  # (1, 1, 28, 28)
+    idx, _ = explore.nearest(space, code)
+    return {
+        "name": MODELS[key].name,
+        "decoded": render.gray_png(img[0, 0].numpy(), 8),
+        "reads": reads_as(img),
+        "near": render.png(render.grid(list(pool_imgs[idx][:, 0]), nrow=5, scale=2)),
+        "near_labels": ", ".join(str(int(space.labels[i])) for i in idx),
+    }
 
 
-def plane_map(key: str, z: torch.Tensor):
-    space = spaces[key]
-    pts = pd.DataFrame((space.points / space.std).numpy(), columns=["z1", "z2"]).assign(
-        digit=space.labels.numpy().astype(str)
-    )
-    pick = alt.selection_point(name="pick", fields=["z1", "z2"], nearest=True, on="click", clear="dblclick")
-    scale = alt.Scale(domain=list(bounds))
-    enc = {"x": alt.X("z1:Q", title="PC 1 (σ)", scale=scale), "y": alt.Y("z2:Q", title="PC 2 (σ)", scale=scale)}
-    digits_layer = (
-        alt.Chart(pts).mark_circle(size=12, opacity=0.5).encode(**enc, color=alt.Color("digit:N", title="class"))
-    )
-    grid = alt.Chart(pd.DataFrame(ex.grid_points(bounds))).mark_point(opacity=0).encode(**enc).add_params(pick)
-    here = pd.DataFrame({"z1": [float(z[0])], "z2": [float(z[1])]})
-    marker = alt.Chart(here).mark_point(size=220, filled=True, color="white", stroke="black").encode(**enc)
-    return (digits_layer + grid + marker).properties(title=MODELS[key].name, height=260)
+MAP_POINTS = 1000  # digits drawn on each map
+
+
+def maps_spec() -> dict:
+    """All three maps as one Vega-Lite view. The digits and a click grid carry their own data; the marker layers
+    take the view's data, so a move sends only a one-row marker and the browser updates the drawn maps in place
+    (one view, not three rebuilt). Built once per weights and range, server-wide."""
+
+    def one(key: str, pick) -> alt.LayerChart:
+        space = spaces[key]
+        n = min(len(space.points), MAP_POINTS)
+        pts = pd.DataFrame((space.points[:n] / space.std).numpy(), columns=["z1", "z2"]).assign(
+            digit=space.labels[:n].numpy().astype(str)
+        )
+        scale = alt.Scale(domain=list(bounds))
+        enc = {"x": alt.X("z1:Q", title="PC 1 (σ)", scale=scale), "y": alt.Y("z2:Q", title="PC 2 (σ)", scale=scale)}
+        dots = alt.Chart(pts).mark_circle(size=12, opacity=0.5).encode(**enc, color=alt.Color("digit:N", title="class"))
+        grid = alt.Chart(pd.DataFrame(ex.grid_points(bounds))).mark_point(opacity=0).encode(**enc).add_params(pick)
+        marker = alt.Chart().mark_point(size=220, filled=True, color="white", stroke="black").encode(**enc)
+        return alt.layer(dots, grid, marker).properties(title=MODELS[key].name, width=300, height=260)
+
+    def build(_progress) -> dict:
+        pick = alt.selection_point(name="pick", fields=["z1", "z2"], nearest=True, on="click", clear="dblclick")
+        chart = alt.hconcat(*(one(k, pick) for k in models), data=pd.DataFrame({"z1": [0.0], "z2": [0.0]}))
+        with warnings.catch_warnings():  # one "pick" shared by the three maps is the point, not an accident
+            warnings.filterwarnings("ignore", "Automatically deduplicated selection parameter")
+            spec = chart.to_dict()
+        spec["datasets"].pop(spec.pop("data")["name"])  # the marker comes with each move, as the view's data
+        return spec
+
+    return server.cached(("maps", server.weights_key(models, shas), sub.source, bounds), build, "")
 
 
 @st.fragment
@@ -83,18 +101,14 @@ def plane() -> None:
     c[0].slider("PC 1 (σ)", *bounds, step=ex.STEP, key="ex_z1", help="Standard deviations along the first component")
     c[1].slider("PC 2 (σ)", *bounds, step=ex.STEP, key="ex_z2", help="…and along the second")
     z = torch.tensor([ss.ex_z1, ss.ex_z2], dtype=torch.float64)
-    with st.container(key="ex_decoded"):
-        cols = st.columns(len(models))
-        for col, key in zip(cols, models, strict=True):
-            draw(col, key, explore.decode(models[key], spaces[key].code_at(z.view(1, 2))), z)
-    for col, key in zip(st.columns(len(models)), models, strict=True):
-        col.altair_chart(
-            plane_map(key, z),
-            on_select=lambda k=f"ex_map_{key}": ex.on_pick(k, bounds),
-            selection_mode="pick",
-            key=f"ex_map_{key}",
-            width="stretch",
-        )
+    st.html(ex.row_html([column(key, z) for key in models]))
+    st.vega_lite_chart(
+        pd.DataFrame({"z1": [float(z[0])], "z2": [float(z[1])]}),
+        maps_spec(),
+        on_select=lambda: ex.on_pick("ex_maps", bounds),
+        selection_mode="pick",
+        key="ex_maps",
+    )
     st.caption(
         f"Each map is a PCA of one model's codes for {len(sub):,} test digits, in standard deviations of each "
         "component, so the same place means the same thing on all three. Click a map or move the sliders: the point "
@@ -131,11 +145,8 @@ def walk() -> None:
                 )
             time.sleep(0.15)
     for k in models:
-        st.image(
-            render.grid(list(frames[k][:, 0]), nrow=10, scale=3),
-            caption=f"{MODELS[k].name}: test #{a} → #{b}, 10 steps along a straight line in its PCA plane",
-            output_format="PNG",
-        )
+        st.image(render.grid(list(frames[k][:, 0]), nrow=10, scale=3), output_format="PNG")
+        st.caption(f"{MODELS[k].name}: test #{a} → #{b}, 10 steps along a straight line in its PCA plane")
 
 
 walk()

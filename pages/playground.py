@@ -158,6 +158,7 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
     if clean is None:
         if hint:
             st.info(hint)
+        lesson.maker(pg.share_url_params(source), source)  # a drawing lesson starts with an empty canvas
         return
     cmp, row = pg.comparison(clean, models, shas, feed_clean, show_res)
     st.html(row)

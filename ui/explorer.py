@@ -5,7 +5,9 @@ end digits and the code sliders are this session's widget state."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
 import math
 
 import numpy as np
@@ -81,3 +83,33 @@ def reset_sliders(prefix: str) -> None:
     ss = st.session_state
     for k in [k for k in ss if isinstance(k, str) and k.startswith(prefix)]:
         del ss[k]
+
+
+def _img(png: bytes, cls: str, alt: str) -> str:
+    # Inline, like the playground's row: one message redraws all three, no image fetch per move.
+    return f'<img class="{cls}" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+CSS = """<style>
+.ae-ex-row {display: grid; grid-template-columns: repeat(var(--n), 1fr); gap: 1rem;}
+.ae-ex-col img {width: 100%; image-rendering: pixelated; display: block;}
+.ae-ex-col .ae-ex-dec {border-radius: 4px;}
+.ae-ex-col .ae-ex-name {text-align: center; font-weight: 600; margin: .3rem 0 .1rem;}
+.ae-ex-col .ae-ex-cap {font-size: .85rem; opacity: .7; margin-top: .2rem;}
+</style>"""
+
+
+def row_html(cols: list[dict]) -> str:
+    """The three models side by side: {name, decoded (PNG), reads (text), near (PNG), near_labels}."""
+    parts = []
+    for c in cols:
+        parts.append(
+            '<div class="ae-ex-col">'
+            + _img(c["decoded"], "ae-ex-dec", f"{c['name']}: decoded")
+            + f'<div class="ae-ex-name">{html.escape(c["name"])}</div>'
+            + f'<div class="ae-ex-reads">{html.escape(c["reads"])}</div>'
+            + _img(c["near"], "ae-ex-near", "nearest test digits")
+            + f'<div class="ae-ex-cap">nearest test digits in code space: {html.escape(c["near_labels"])}</div>'
+            + "</div>"
+        )
+    return f'{CSS}<div class="ae-ex-row" style="--n: {len(cols)}">{"".join(parts)}</div>'

@@ -87,7 +87,8 @@ def _items(raw: str, allowed, name: str, notices: list[str]) -> tuple[str, ...] 
         return ()
     bad = [i for i in items if i not in allowed]
     if bad:
-        notices.append(f"Ignored unknown {name} in the link: {', '.join(repr(b[:20]) for b in bad[:5])}.")
+        listed = ", ".join(repr(b[:20])[:40] for b in bad[:5])  # repr escapes can make 20 characters long
+        notices.append(f"Ignored unknown {name} in the link: {listed}.")
     return tuple(a for a in allowed if a in items)
 
 

@@ -183,7 +183,19 @@ def canvas_arrays(draw) -> np.ndarray:
 
 
 # --- URL values -----------------------------------------------------------------------------------------------------------
-URL_KEYS = ("source", "digit", "noise", "factor", "seed")
+URL_KEYS = (
+    "source",
+    "digit",
+    "noise",
+    "factor",
+    "seed",
+    "show",
+    "baselines",
+    "residuals",
+    "feed_clean",
+    "sources",
+    "hide",
+)
 URL_VALUES = st.one_of(
     st.text(max_size=30),
     st.text(min_size=500, max_size=3000),
@@ -191,6 +203,14 @@ URL_VALUES = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.sampled_from(["", " ", "nan", "inf", "-inf", "1e999", "0x10", "1_000", "٣", "⁵", "mnist", "draw", "upload"]),
     st.sampled_from(["gaussian", "salt_pepper", "masking", "0.35", "0.051", "-0", "42", "9999999999"]),
+    # lesson-link lists: good, bad, empty, repeated and mixed items
+    st.lists(
+        st.sampled_from(
+            ["basic_ae", "conv_dae", "median", "tv", "draw", "mnist", "factor", "retrain", "none", "x", ""]
+        ),
+        max_size=6,
+    ).map(",".join),
+    st.sampled_from(["1", "0", "on", "off", "true", "maybe"]),
 )
 queries = st.dictionaries(st.one_of(st.sampled_from(URL_KEYS), st.text(max_size=20)), URL_VALUES, max_size=8)
 

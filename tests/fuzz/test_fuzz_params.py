@@ -22,10 +22,18 @@ def test_any_query_gives_valid_settings_and_short_notices(query):
     assert isinstance(vals["seed"], int) and 0 <= vals["seed"] <= params.MAX_SEED
     assert 0 <= vals["factor"] <= 1 and round(vals["factor"] / 0.05, 6).is_integer()
     assert all(isinstance(n, str) and len(n) < 400 for n in notices)
-    known_bad = [k for k in query if k in params.DEFAULTS and vals[k] != params.parse({k: query[k]}, 10_000)[0][k]]
-    assert not known_bad  # each value is judged on its own
-    if set(query) - set(params.DEFAULTS):
+    alone = [k for k in query if k in params.DEFAULTS and not (k == "source" and "sources" in query)]
+    known_bad = [k for k in alone if vals[k] != params.parse({k: query[k]}, 10_000)[0][k]]
+    assert not known_bad  # each value is judged on its own (a lesson's sources may move the start source)
+    if set(query) - set(params.DEFAULTS) - set(params.LESSON):
         assert any("Ignored unknown" in n for n in notices)
+    # Lesson parameters: only known items, in a fixed order; the start source is always one on offer.
+    assert vals["sources"] and set(vals["sources"]) <= set(params.SOURCES) and vals["source"] in vals["sources"]
+    assert set(vals["hide"]) <= set(params.HIDEABLE)
+    assert vals["show"] is None or (vals["show"] and set(vals["show"]) <= set(params.MODELS))
+    # A lesson link made from these values reads back as the same lesson.
+    again, _ = params.parse(params.lesson_query(vals), 10_000)
+    assert {k: again[k] for k in params.LESSON} == {k: vals[k] for k in params.LESSON}
 
 
 @pytest.mark.slow
@@ -37,7 +45,11 @@ def test_the_playground_opens_any_url(query):
         at.query_params[k] = v
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.radio(key="pg_source").value in params.SOURCES
+    vals, _ = params.parse(query, 10_000)
+    if len(vals["sources"]) > 1:
+        assert at.radio(key="pg_source").value in vals["sources"]
+    else:  # a lesson with one source has no Input choice
+        assert not [r for r in at.radio if r.key == "pg_source"]
     assert 0 <= at.slider(key="pg_factor").value <= 1
 
 

@@ -1,0 +1,160 @@
+"""AppTests of the latent explorer and of lesson links."""
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from ui import params
+
+pytestmark = pytest.mark.slow
+
+LESSON = {
+    "source": "draw",
+    "noise": "salt_pepper",
+    "factor": "0.3",
+    "show": "basic_ae,conv_dae",
+    "baselines": "none",
+    "residuals": "1",
+    "sources": "draw",
+    "hide": "noise_type,factor,seed,models,baselines,residuals,feed_clean,retrain",
+}
+
+
+def explorer() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def row(at) -> str:
+    return next((h.proto.body for h in at.get("html") if "ae-ex-row" in h.proto.body), "")
+
+
+def nearest_captions(at) -> list[str]:
+    """The labels of each model's 5 nearest digits, as the row shows them."""
+    return re.findall(r"nearest test digits in code space: ([\d, ]+)<", row(at))
+
+
+def test_the_pc_sliders_redraw_all_three_models(monkeypatch):
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
+    at = explorer()
+    z1, z2 = at.slider(key="ex_z1"), at.slider(key="ex_z2")
+    assert z1.min < -1.5 and z1.max > 1.5 and (z2.min, z2.max) == (z1.min, z1.max)  # the data's range
+    reads = re.findall(r'class="ae-ex-reads">reads as (\d) \(\d+%\)<', row(at))
+    near = nearest_captions(at)
+    assert len(near) == 3 and len(reads) == 3
+    assert row(at).count('class="ae-ex-dec"') == 3
+    z1.set_value(z1.min).run()
+    z2.set_value(z2.max).run()
+    assert not at.exception
+    assert nearest_captions(at) != near  # a far corner of the plane has other neighbours
+    assert len(nearest_captions(at)) == 3
+
+
+def test_code_sliders_and_the_walk(monkeypatch):
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
+    at = explorer()
+    for model in ("basic_ae", "dense_dae", "conv_dae"):
+        at.radio(key="ex_unit_model").set_value(model).run()
+        units = [s for s in at.slider if s.key and s.key.startswith(f"ex_u_{model}_")]
+        assert len(units) == 8
+        if model == "conv_dae":
+            assert all(s.value == 1.0 for s in units)  # a factor on the digit's own channel
+        units[0].set_value(units[0].max).run()
+        assert not at.exception
+        at.button(key="ex_unit_reset").click().run()
+        units = [s for s in at.slider if s.key and s.key.startswith(f"ex_u_{model}_")]
+        assert len(units) == 8 and (model != "conv_dae" or all(s.value == 1.0 for s in units))
+    at.number_input(key="ex_walk_b").set_value(7).run()
+    at.button(key="ex_walk_go").click().run()
+    assert not at.exception
+    strips = [c.value for c in at.caption if "10 steps along a straight line" in c.value]
+    assert len(strips) == 3 and all("test #0 → #7" in s for s in strips)
+
+
+def test_code_spaces_are_cached_once_per_weights_for_every_session(monkeypatch):
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
+    from ui import server
+
+    explorer()
+    explorer()  # a second session
+    keys = [k for k in server.results()._values if k[0] == "space"]
+    assert len(keys) == len(set(keys)) == 3  # one per model's weights, whoever asked
+    assert all(isinstance(k[1][0][1], str) and len(k[1][0][1]) == 64 for k in keys)  # keyed by the sha256
+
+
+def lesson_app(query=LESSON) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_a_lesson_link_shows_only_the_chosen_controls_and_keeps_hidden_values():
+    at = lesson_app()
+    assert not at.exception and not at.error
+    assert not [r for r in at.radio if r.key == "pg_source"]  # one source: no choice
+    assert [s.key for s in at.slider] == ["pg_stroke"]  # no noise factor
+    assert not at.multiselect and not at.toggle and not [n for n in at.number_input if n.key == "pg_seed"]
+    assert not at.sidebar.subheader  # neither "Show" nor "Retrain"
+    assert not [e for e in at.expander if e.label == "Make a lesson link"]
+    fixed = [c.value for c in at.caption if c.value.startswith("Set for this lesson")]
+    assert fixed == [
+        "Set for this lesson: Salt & pepper noise at 0.3; noise seed 0; models: Basic AE, Conv DAE; baselines: none; "
+        "residuals on; noisy input."
+    ]
+    # The lesson stays in the address bar, so a refresh opens it again.
+    assert {k: at.query_params[k] for k in LESSON} == LESSON
+    # Hidden controls keep their values across pages.
+    at.switch_page("pages/scoreboard.py").run()
+    assert at.query_params["hide"] == LESSON["hide"]  # another page of the lesson keeps it too
+    at.switch_page("pages/playground.py").run()
+    assert [c.value for c in at.caption if c.value.startswith("Set for this lesson")] == fixed
+
+
+def test_a_lesson_session_cannot_change_what_others_see():
+    """Runs and uploads stay the student's own; Save as default / Restore shipped are refused in a lesson."""
+    from tests.reliability.test_concurrency import dense_upload
+
+    at = lesson_app({"hide": "seed"})  # the Train page is there: only the seed is hidden
+    at.switch_page("pages/train.py").run()
+    _, files = dense_upload(0.2)
+    at.file_uploader(key="tr_upload").set_value(files).run()
+    at.button(key="tr_activate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    save, restore = at.button(key="tr_save"), at.button(key="tr_restore")
+    assert save.disabled and restore.disabled and "lesson link" in save.help
+
+
+def test_hiding_retrain_removes_the_train_page():
+    at = lesson_app({"hide": "retrain"})
+    assert not at.exception
+    with pytest.raises(ValueError, match="Known pages") as e:
+        at.switch_page("pages/train.py")  # not a page of this lesson
+    assert "scoreboard.py" in str(e.value) and "train.py'" not in str(e.value).split("Known pages")[1]
+    assert lesson_app({"hide": "seed"}).switch_page("pages/train.py").run().title[0].value == "Train"
+
+
+def test_the_lesson_link_panel_builds_the_link_that_opens_the_lesson():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["factor"] = "0.3"
+    at.run()
+    at.multiselect(key="pg_models").set_value(["basic_ae", "conv_dae"]).run()
+    at.multiselect(key="pg_baselines").set_value([]).run()
+    at.toggle(key="pg_residual").set_value(True).run()
+    at.multiselect(key="ll_sources").set_value(["draw"]).run()
+    for name in ("noise_type", "factor", "retrain"):
+        at.checkbox(key=f"ll_can_{name}").uncheck().run()
+    url = [c.value for c in at.code][-1]
+    query = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
+    vals, notices = params.parse(query, 10_000)
+    assert not notices
+    assert vals["source"] == "draw" and vals["sources"] == ("draw",) and vals["factor"] == 0.3
+    assert vals["show"] == ("basic_ae", "conv_dae") and vals["baselines"] == () and vals["residuals"] is True
+    assert vals["hide"] == ("noise_type", "factor", "retrain")
+    opened = lesson_app(query)
+    assert not opened.exception
+    assert [s.key for s in opened.slider] == ["pg_stroke"] and [n.key for n in opened.number_input] == ["pg_seed"]

@@ -1,0 +1,105 @@
+"""The latent explorer and lesson links in a real browser."""
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from harness import browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DECODED = ".ae-ex-row img.ae-ex-dec"
+
+
+def decoded(page) -> list[str]:
+    """The src of the three large decoded digits."""
+    return page.eval_on_selector_all(DECODED, "els => els.map(e => e.getAttribute('src'))")
+
+
+def wait_changed(page, before: list[str], timeout: float = 30) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = decoded(page)
+        if len(now) == len(before) and all(a != b for a, b in zip(now, before, strict=True)):
+            return now
+        time.sleep(0.1)
+    raise AssertionError(f"the decoded digits did not all change: {before} -> {decoded(page)}")
+
+
+def settle(page) -> None:
+    """Key presses queue reruns: wait until the last has finished, not only the first."""
+    browser.wait_idle(page)
+    time.sleep(1.5)
+    browser.wait_idle(page)
+
+
+def test_moving_through_the_plane_redraws_all_three_models(tmp_path):
+    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "500"}) as url, browser.app_page(url, 1400) as page:
+        page.get_by_role("link", name="Explore the code space").click()
+        page.get_by_role("heading", name="The plane").wait_for(timeout=120_000)
+        browser.wait_idle(page, 120)
+        first = decoded(page)
+        assert len(first) == 3
+
+        slider = page.get_by_role("slider", name="PC 1 (σ)")
+        slider.focus()
+        for _ in range(10):  # half a standard deviation to the right
+            page.keyboard.press("ArrowRight")
+        moved = wait_changed(page, first)
+        settle(page)
+        moved = decoded(page)
+        page.get_by_role("slider", name="PC 2 (σ)").focus()
+        for _ in range(20):
+            page.keyboard.press("ArrowLeft")
+        wait_changed(page, moved)
+        settle(page)
+        moved = decoded(page)
+
+        # A click on the Conv DAE's map (the third of the three) jumps there: the sliders and digits follow.
+        pc1 = page.locator(".st-key-ex_z1 [data-testid='stSliderThumbValue']")
+        before_pc1 = pc1.inner_text()
+        chart = page.locator("[data-testid='stVegaLiteChart']").first
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.72, box["y"] + box["height"] * 0.3)  # its left part
+        wait_changed(page, moved)
+        browser.wait_idle(page)
+        assert float(pc1.inner_text()) < float(before_pc1) - 0.5  # PC 1 jumped to the left of the plane
+        assert "Traceback" not in page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+
+
+def test_a_lesson_link_made_in_the_app_opens_only_the_chosen_controls(tmp_path):
+    with browser.streamlit_server() as url, browser.app_page(url, 1400) as page:
+        page.goto(f"{url}/?source=draw&factor=0.3")
+        page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+        browser.wait_idle(page, 120)
+        page.get_by_text("Make a lesson link").click()
+        for label in ("Noise type", "Noise factor", "The sidebar's Retrain panel and the Train page"):
+            page.get_by_role("checkbox", name=label).uncheck(force=True)
+            browser.wait_idle(page)
+        code = page.locator("[data-testid='stCode'] code").last
+        code.get_by_text("hide=noise_type,factor,retrain").wait_for(timeout=30_000)  # the last tick's rerun is in
+        link = code.inner_text().strip()
+        q = parse_qs(urlsplit(link).query)
+        assert q["hide"] == ["noise_type,factor,retrain"] and q["sources"] == ["draw"] and q["factor"] == ["0.3"]
+
+        page.goto(link)
+        page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+        browser.wait_idle(page, 120)
+        page.get_by_text("Set for this lesson: Gaussian noise at 0.3").wait_for(timeout=30_000)
+        body = page.inner_text("body")
+        assert page.get_by_role("slider", name="Noise factor").count() == 0
+        assert page.get_by_text("Noise type", exact=True).count() == 0
+        assert page.get_by_role("heading", name="Retrain").count() == 0
+        assert page.get_by_role("link", name="Train", exact=True).count() == 0
+        assert page.get_by_role("radiogroup").count() == 0  # one input source: no choice
+        assert page.get_by_role("spinbutton", name="Noise seed").count() == 1  # still the students' to change
+        assert page.get_by_text("Make a lesson link").count() == 0
+        assert "Traceback" not in body
+        page.locator("canvas").first.wait_for(timeout=30_000)  # the drawing canvas
+        page.screenshot(path=str(tmp_path / "lesson.png"), full_page=False)
+        # A refresh keeps the lesson.
+        page.reload()
+        page.get_by_text("Set for this lesson: Gaussian noise at 0.3").wait_for(timeout=60_000)
