@@ -1,5 +1,4 @@
 import time
-import warnings
 
 import altair as alt
 import pandas as pd
@@ -85,9 +84,7 @@ def maps_spec() -> dict:
     def build(_progress) -> dict:
         pick = alt.selection_point(name="pick", fields=["z1", "z2"], nearest=True, on="click", clear="dblclick")
         chart = alt.hconcat(*(one(k, pick) for k in models), data=pd.DataFrame({"z1": [0.0], "z2": [0.0]}))
-        with warnings.catch_warnings():  # one "pick" shared by the three maps is the point, not an accident
-            warnings.filterwarnings("ignore", "Automatically deduplicated selection parameter")
-            spec = chart.to_dict()
+        spec = chart.to_dict()
         spec["datasets"].pop(spec.pop("data")["name"])  # the marker comes with each move, as the view's data
         return spec
 

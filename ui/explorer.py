@@ -9,6 +9,7 @@ import base64
 import hashlib
 import html
 import math
+import warnings
 
 import numpy as np
 import streamlit as st
@@ -19,6 +20,10 @@ from ae_core.explore import CodeSpace
 from ui import server
 
 STEP = 0.05  # the PC sliders' step, in standard deviations
+
+# Once, at import (never per request): the three maps share one "pick" selection on purpose, and Altair warns that
+# it merged the identical parameters.
+warnings.filterwarnings("ignore", message="Automatically deduplicated selection parameter", category=UserWarning)
 
 
 def spaces(models: dict, shas: dict) -> dict[str, CodeSpace]:
