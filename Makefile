@@ -50,7 +50,10 @@ weights: $(VENV)/.runtime
 
 bench: $(VENV)/.dev chromium
 	$(PY) bench/train_throughput.py
+	$(PY) bench/compile_conv.py
 	$(PY) bench/ui_latency.py
+	$(PY) bench/explorer_latency.py
+	$(PY) bench/scoreboard_first.py
 
 # A classroom on this machine: 8 and 20 browser sessions on one server, then 8 through nginx and 2 replicas (~8 min).
 load: $(VENV)/.dev chromium

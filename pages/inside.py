@@ -129,7 +129,8 @@ for key, model in models.items():
 for col, ch in zip(st.columns(len(charts)), charts, strict=True):
     col.altair_chart(ch, width="stretch")
 st.caption(
-    f"PCA of the codes of {len(pool):,} test digits, coloured by class. The line joins your digit's clean and noisy codes: how far the noise moves it."
+    f"PCA of the codes of {len(pool):,} test digits, coloured by class. The line joins your digit's clean and noisy codes: how far the noise moves it. "
+    "Move through these planes and watch the decoders draw on the page Explore the code space."
 )
 
 st.subheader("Interpolation")
