@@ -40,12 +40,29 @@ def _blur(a: np.ndarray) -> np.ndarray:  # within each image only: sigma 0 along
     return ndimage.gaussian_filter(a, sigma=(0, SSIM_SIGMA, SSIM_SIGMA), mode="reflect", truncate=SSIM_TRUNCATE)
 
 
+CHUNK = 1000  # images per scipy call: a stack this size stays in the CPU's cache (~1.7x faster than 5,000 at once)
+
+
+def _chunked(fn, *xs: torch.Tensor):
+    """fn over slices of at most CHUNK images, joined: per-image results do not depend on the slicing."""
+    if len(xs[0]) <= CHUNK:
+        return fn(*xs)
+    parts = [fn(*(x[i : i + CHUNK] for x in xs)) for i in range(0, len(xs[0]), CHUNK)]
+    if isinstance(parts[0], dict):
+        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+    return torch.cat(parts)
+
+
 def clean_stats(clean: torch.Tensor) -> torch.Tensor:
     """(N, 2, 28, 28) float64: the clean images' local mean and variance, which SSIM needs for every output row, so
     a table of several rows computes them once instead of once per row."""
-    x = clean.reshape(-1, *clean.shape[-2:]).double().numpy()
-    ux = _blur(x)
-    return torch.from_numpy(np.stack([ux, _blur(x * x) - ux * ux], axis=1))
+
+    def one(c: torch.Tensor) -> torch.Tensor:
+        x = c.reshape(-1, *c.shape[-2:]).double().numpy()
+        ux = _blur(x)
+        return torch.from_numpy(np.stack([ux, _blur(x * x) - ux * ux], axis=1))
+
+    return split_map(lambda c: _chunked(one, c), clean)
 
 
 def ssim(clean: torch.Tensor, out: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
@@ -86,7 +103,8 @@ def per_image(
         c, o = c.float(), o.float()
         return {"bce": bce(c, o, lg[0] if lg else None), "mse": mse(c, o), "psnr": psnr(c, o), "ssim": ssim(c, o, st)}
 
-    return split_map(scores, clean, out, stats, *([] if logits is None else [logits]))  # one chunk per core
+    xs = (clean, out, stats, *([] if logits is None else [logits]))
+    return split_map(lambda *p: _chunked(scores, *p), *xs)  # one part per core, in cache-sized slices
 
 
 def summarize(scores: dict[str, torch.Tensor]) -> dict[str, float]:

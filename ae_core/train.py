@@ -182,17 +182,18 @@ def measure_rate(key: str, cfg: TrainConfig, batches: int = 4) -> float:
     return batches * cfg.batch_size / (time.perf_counter() - t0)
 
 
-def measure_scoring_rate(key: str, n: int = 512) -> float:
-    """Test-set scoring images/s here: fp32 inference on all cores and the four metrics, as a job's last phase."""
-    from . import metrics
-    from .infer import run
+def measure_scoring_rate(key: str, n: int = 2048) -> float:
+    """Test-set scoring images/s here, timed on the job's own last phase (ae_core.evaluate: the model's row and the
+    noisy input's, all four metrics, on all cores) over n random digits."""
+    from .evaluate import evaluate
 
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=g)  # (n, 28, 28)
+    digits = Digits(images, torch.zeros(n, dtype=torch.long), "random digits", full=False)
     model = build(key).eval()
-    x = torch.rand((n, 1, 28, 28), generator=torch.Generator().manual_seed(0))  # (n, 1, 28, 28)
-    run(model, x[:64])  # warms up kernels and allocations
+    evaluate({key: model}, "gaussian", 0.5, 0, Digits(images[:64], digits.labels[:64], "warm-up", False))
     t0 = time.perf_counter()
-    out, logits = run(model, x)
-    metrics.per_image(x, out, logits)
+    evaluate({key: model}, "gaussian", 0.5, 0, digits)
     return n / (time.perf_counter() - t0)
 
 

@@ -133,7 +133,7 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
                 r = await rendered(page)
                 stats["digit"].append(r["ms"] / 1000)
             elif action == "draw":  # a stroke on the canvas, then back to MNIST digits
-                await page.get_by_text("Draw", exact=True).click()
+                await page.locator(".st-key-pg_source").get_by_text("Draw", exact=True).click()
                 await page.locator("canvas").last.wait_for(timeout=STUCK_S * 1000)
                 await idle(page)
                 await arm(page)  # the row is empty until something is drawn
@@ -141,7 +141,7 @@ async def session(ctx, url: str, seconds: float, stats: dict, i: int) -> None:
                 r = await rendered(page)
                 stats["draw"].append(r["ms"] / 1000)
                 await arm(page)  # back to MNIST digits: wait for their outputs, not the drawing's old ones
-                await page.get_by_text("MNIST digit", exact=True).click()
+                await page.locator(".st-key-pg_source").get_by_text("MNIST digit", exact=True).click()
                 await rendered(page)
             else:  # move the slider one step with the keyboard
                 await slider.focus()

@@ -27,6 +27,8 @@ if current is None:
     st.caption("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here).")
 else:
     st.caption("Your digit: the one currently on the Playground.")
+if not digits.full:
+    st.info(server.dataset_note())
 x_current = inspect.as_input(current)  # (1, 1, 28, 28)
 if not models:
     st.stop()

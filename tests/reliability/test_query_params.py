@@ -44,6 +44,8 @@ def test_nasty_query_values(query):
 
 def test_parse_clamps_and_snaps():
     vals, notes = params.parse({"factor": "0.33", "digit": "12", "seed": "7"}, 100)
-    assert vals == {"source": "mnist", "digit": 12, "noise": "gaussian", "factor": 0.35, "seed": 7} and notes == []
+    today = {k: vals[k] for k in params.DEFAULTS}
+    assert today == {"source": "mnist", "digit": 12, "noise": "gaussian", "factor": 0.35, "seed": 7} and notes == []
+    assert vals["hide"] == () and vals["sources"] == params.SOURCES and vals["show"] is None  # no lesson
     vals, notes = params.parse({"digit": "500"}, 100)
     assert vals["digit"] == 99 and "clamped" in notes[0]
