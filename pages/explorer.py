@@ -1,6 +1,5 @@
 import time
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 import torch
@@ -62,35 +61,13 @@ def column(key: str, z: torch.Tensor) -> dict:
     }
 
 
-MAP_POINTS = 1000  # digits drawn on each map
-
-
 def maps_spec() -> dict:
-    """All three maps as one Vega-Lite view. The digits and a click grid carry their own data; the marker layers
-    take the view's data, so a move sends only a one-row marker and the browser updates the drawn maps in place
-    (one view, not three rebuilt). Built once per weights and range, server-wide."""
-
-    def one(key: str, pick) -> alt.LayerChart:
-        space = spaces[key]
-        n = min(len(space.points), MAP_POINTS)
-        pts = pd.DataFrame((space.points[:n] / space.std).numpy(), columns=["z1", "z2"]).assign(
-            digit=space.labels[:n].numpy().astype(str)
-        )
-        scale = alt.Scale(domain=list(bounds))
-        enc = {"x": alt.X("z1:Q", title="PC 1 (σ)", scale=scale), "y": alt.Y("z2:Q", title="PC 2 (σ)", scale=scale)}
-        dots = alt.Chart(pts).mark_circle(size=12, opacity=0.5).encode(**enc, color=alt.Color("digit:N", title="class"))
-        grid = alt.Chart(pd.DataFrame(ex.grid_points(bounds))).mark_point(opacity=0).encode(**enc).add_params(pick)
-        marker = alt.Chart().mark_point(size=220, filled=True, color="white", stroke="black").encode(**enc)
-        return alt.layer(dots, grid, marker).properties(title=MODELS[key].name, width=300, height=260)
-
-    def build(_progress) -> dict:
-        pick = alt.selection_point(name="pick", fields=["z1", "z2"], nearest=True, on="click", clear="dblclick")
-        chart = alt.hconcat(*(one(k, pick) for k in models), data=pd.DataFrame({"z1": [0.0], "z2": [0.0]}))
-        spec = chart.to_dict()
-        spec["datasets"].pop(spec.pop("data")["name"])  # the marker comes with each move, as the view's data
-        return spec
-
-    return server.cached(("maps", server.weights_key(models, shas), sub.source, bounds), build, "")
+    """All three maps as one Vega-Lite view, cached server-wide per weights and range (ui/explorer.maps_spec)."""
+    return server.cached(
+        ("maps", server.weights_key(models, shas), sub.source, bounds),
+        lambda _p: ex.maps_spec({MODELS[k].name: spaces[k] for k in models}, bounds),
+        "",
+    )
 
 
 @st.fragment

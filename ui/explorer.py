@@ -9,7 +9,6 @@ import base64
 import hashlib
 import html
 import math
-import warnings
 
 import numpy as np
 import streamlit as st
@@ -20,10 +19,6 @@ from ae_core.explore import CodeSpace
 from ui import server
 
 STEP = 0.05  # the PC sliders' step, in standard deviations
-
-# Once, at import (never per request): the three maps share one "pick" selection on purpose, and Altair warns that
-# it merged the identical parameters.
-warnings.filterwarnings("ignore", message="Automatically deduplicated selection parameter", category=UserWarning)
 
 
 def spaces(models: dict, shas: dict) -> dict[str, CodeSpace]:
@@ -71,6 +66,62 @@ def on_pick(chart_key: str, bounds: tuple[float, float]) -> None:
         return  # a cleared selection (double click) or an odd payload: stay where we are
     if math.isfinite(z1) and math.isfinite(z2):
         ss.ex_z1, ss.ex_z2 = snap(z1, *bounds), snap(z2, *bounds)
+
+
+MAP_POINTS = 1000  # digits drawn on each map
+
+
+def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float]) -> dict:
+    """The maps as one Vega-Lite view: one plot per model, side by side.
+
+    The digits and an invisible click grid carry their own data; the marker layers take the view's data, so a move
+    sends only a one-row marker and the browser updates the drawn maps in place instead of rebuilding three charts.
+    One "pick" selection spans the three grids: a click on any map selects a place. Written as a plain dict rather
+    than through Altair, whose conversion switches process-wide data transformers (Streamlit's own charts do too).
+    """
+    axis = {"scale": {"domain": list(bounds)}, "type": "quantitative"}
+    enc = {"x": {"field": "z1", "title": "PC 1 (σ)", **axis}, "y": {"field": "z2", "title": "PC 2 (σ)", **axis}}
+    datasets = {"grid": grid_points(bounds)}
+    plots, views = [], []
+    for i, (name, space) in enumerate(spaces_by_name.items()):
+        n = min(len(space.points), MAP_POINTS)
+        z = (space.points[:n] / space.std).tolist()
+        datasets[f"digits{i}"] = [
+            {"z1": a, "z2": b, "digit": str(int(c))} for (a, b), c in zip(z, space.labels[:n], strict=True)
+        ]
+        views.append(f"grid{i}")
+        dots = {"type": "circle", "size": 12, "opacity": 0.5}
+        plots.append(
+            {
+                "title": name,
+                "width": 300,
+                "height": 260,
+                "layer": [
+                    {
+                        "data": {"name": f"digits{i}"},
+                        "mark": dots,
+                        "encoding": {**enc, "color": {"field": "digit", "type": "nominal", "title": "class"}},
+                    },
+                    {
+                        "name": f"grid{i}",
+                        "data": {"name": "grid"},
+                        "mark": {"type": "point", "opacity": 0},
+                        "encoding": enc,
+                    },
+                    {
+                        "mark": {"type": "point", "size": 220, "filled": True, "color": "white", "stroke": "black"},
+                        "encoding": enc,
+                    },
+                ],
+            }
+        )
+    select = {"type": "point", "fields": ["z1", "z2"], "nearest": True, "on": "click", "clear": "dblclick"}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "hconcat": plots,
+        "params": [{"name": "pick", "select": select, "views": views}],
+        "datasets": datasets,
+    }
 
 
 def grid_points(bounds: tuple[float, float], n: int = 25) -> list[dict]:

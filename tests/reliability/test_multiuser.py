@@ -1,8 +1,9 @@
 """A class on one server: many sessions at once against a real `streamlit run`, over Streamlit's own protocol.
 
 Sessions mix Inside reruns, Scoreboard scoring at new noise settings, playground slider moves and digit switches,
-two weight uploads at the same moment and a training job. Every playground output must be bit-identical to the same
-request made alone, and each uploader must see its own weights' scores, never the other's.
+moves through the latent explorer's plane, a lesson link, two weight uploads at the same moment and a training job.
+Every playground and explorer output must be bit-identical to the same request made alone, and each uploader must see
+its own weights' scores, never the other's.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Class:
         self.kinds: Counter = Counter()
         self.failures: list[str] = []
         self.outputs: dict[tuple, set[tuple[str, ...]]] = {}  # playground settings -> output images seen
+        self.places: dict[tuple, set[tuple[str, ...]]] = {}  # explorer place (z1, z2) -> decoded digits seen
 
     def check(self, who: str, kind: str, run: stclient.Run) -> bool:
         """Count the action; False (and a recorded failure) if the page showed an error."""
@@ -100,6 +102,45 @@ def inside(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
                 run = s.set("in_lm_factor", round(0.05 * rng.randrange(21), 2))
             if not cls.check(who, "inside", run):
                 s.open("inside")  # reload after an error box
+
+
+def explorer(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
+    rng = random.Random(seed)
+    with stclient.Session(url) as s:
+        cls.check(who, "open", s.open("explorer"))
+        while time.monotonic() < stop:
+            run = s.set(rng.choice(["ex_z1", "ex_z2"]), round(0.05 * rng.randrange(-40, 41), 2))
+            if not cls.check(who, "explorer", run):
+                s.open("explorer")
+                continue
+            row = s.html("ae-ex-row")
+            if row:
+                place = (s.widget("ex_z1").value[0], s.widget("ex_z2").value[0])
+                with cls.lock:
+                    cls.places.setdefault(place, set()).add(tuple(IMG.findall(row[0])))
+            time.sleep(rng.uniform(0.05, 0.3))
+
+
+LESSON = "source=mnist&factor=0.3&show=basic_ae,conv_dae&baselines=none&hide=factor,models,baselines,retrain"
+
+
+def lesson(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
+    """A student in a lesson link: the hidden factor and models stay as the link set them, whatever they do."""
+    rng = random.Random(seed)
+    with stclient.Session(url) as s:
+        cls.check(who, "open", s.open(query=LESSON))
+        while time.monotonic() < stop:
+            run = s.click("Random digit") if rng.random() < 0.5 else s.set("pg_seed", rng.randrange(1000))
+            if cls.check(who, "lesson", run):
+                text = " ".join(s.texts())
+                if "Set for this lesson: Gaussian noise at 0.3" not in text or "pg_factor" in s.keys():  # noqa: SIM118 - a Session, not a dict
+                    with cls.lock:
+                        cls.failures.append(f"{who}: the lesson lost its set-up")
+                row = s.html("ae-row")
+                if row and ("Dense DAE" in row[0] or len(IMG.findall(row[0])) != 4):  # clean, noisy, 2 models
+                    with cls.lock:
+                        cls.failures.append(f"{who}: the lesson shows other models")
+            time.sleep(rng.uniform(0.1, 0.4))
 
 
 def scoreboard(url: str, cls: Class, who: str, stop: float) -> None:
@@ -167,6 +208,8 @@ def test_a_class_on_one_server(tmp_path):
         jobs = [
             *(threading.Thread(target=playground, args=(url, cls, f"pg{i}", i, stop)) for i in range(3)),
             *(threading.Thread(target=inside, args=(url, cls, f"in{i}", i, stop)) for i in range(2)),
+            *(threading.Thread(target=explorer, args=(url, cls, f"ex{i}", i, stop)) for i in range(2)),
+            threading.Thread(target=lesson, args=(url, cls, "lesson", 0, stop)),
             threading.Thread(target=scoreboard, args=(url, cls, "sb", stop)),
             threading.Thread(target=uploader, args=(url, cls, "upA", files_a, barrier, seen)),
             threading.Thread(target=uploader, args=(url, cls, "upB", files_b, barrier, seen)),
@@ -200,12 +243,21 @@ def test_a_class_on_one_server(tmp_path):
                 solo = tuple(IMG.findall(alone.html("ae-row")[0]))
             assert seen_imgs == {solo}, f"outputs differ for digit {digit}, factor {factor}"
             compared += 1
+        places = 0
+        with stclient.Session(url) as alone:  # the explorer's places, visited alone
+            assert alone.open("explorer").ok
+            for (z1, z2), seen_imgs in sorted(cls.places.items())[:30]:
+                assert alone.set("ex_z1", z1).ok and alone.set("ex_z2", z2).ok
+                solo = tuple(IMG.findall(alone.html("ae-ex-row")[0]))
+                assert seen_imgs == {solo}, f"explorer outputs differ at ({z1}, {z2})"
+                places += 1
 
-    report = {"sessions": len(jobs), "seconds": round(elapsed, 1), **cls.kinds, "compared": compared}
+    report = {"sessions": len(jobs), "seconds": round(elapsed, 1), **cls.kinds, "compared": compared, "places": places}
     print(json.dumps(report))
     assert not cls.failures, cls.failures[:5]  # error boxes first: a broken page also breaks the session's script
     assert not errors, errors
     assert elapsed >= SECONDS and cls.kinds["slider"] >= 30 and cls.kinds["inside"] >= 5 and compared >= 10
+    assert cls.kinds["explorer"] >= 10 and places >= 5 and cls.kinds["lesson"] >= 5
     assert cls.kinds["scoreboard"] >= 4 and cls.kinds["upload"] == 4 and trained.get("finished")
     # Each uploader sees its own weights' scores.
     digits = data.test_digits()
