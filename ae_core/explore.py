@@ -94,7 +94,7 @@ def edit(space: CodeSpace, code: torch.Tensor, values: dict[int, float]) -> torc
     return out
 
 
-def walk(space: CodeSpace, za: torch.Tensor, zb: torch.Tensor, steps: int = 10) -> torch.Tensor:
+def walk(za: torch.Tensor, zb: torch.Tensor, steps: int = 10) -> torch.Tensor:
     """A straight line in the plane from za to zb (each (2,)), `steps` places including both ends: (steps, 2)."""
     t = torch.linspace(0, 1, steps, dtype=torch.float64).view(-1, 1)
     return (1 - t) * za.double().view(1, 2) + t * zb.double().view(1, 2)

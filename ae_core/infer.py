@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .parallel import split_map
+from .precision import autocast
 
 BULK = 256  # from this batch size on, conv models run on a channels_last copy (~1.8x faster on CPU)
 
@@ -30,7 +31,7 @@ def outputs(model: nn.Module, x: torch.Tensor, batch: int = 128, prec: str = "fp
         parts = []
         for i in range(0, len(xs), batch):
             xb = xs[i : i + batch]
-            with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=prec == "bf16"):
+            with autocast(xb.device, prec):
                 out = model(xb.contiguous(memory_format=torch.channels_last) if bulk else xb)
             parts.append(out.float().contiguous())
         return torch.cat(parts)

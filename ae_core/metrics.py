@@ -8,7 +8,7 @@ from scipy import ndimage
 from skimage.metrics import structural_similarity
 from torch.nn import functional as F
 
-from .parallel import split_map
+from .parallel import join, split_map
 
 METRICS = ("bce", "mse", "psnr", "ssim")
 HIGHER_IS_BETTER = {"bce": False, "mse": False, "psnr": True, "ssim": True}
@@ -47,10 +47,7 @@ def _chunked(fn, *xs: torch.Tensor):
     """fn over slices of at most CHUNK images, joined: per-image results do not depend on the slicing."""
     if len(xs[0]) <= CHUNK:
         return fn(*xs)
-    parts = [fn(*(x[i : i + CHUNK] for x in xs)) for i in range(0, len(xs[0]), CHUNK)]
-    if isinstance(parts[0], dict):
-        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-    return torch.cat(parts)
+    return join([fn(*(x[i : i + CHUNK] for x in xs)) for i in range(0, len(xs[0]), CHUNK)])
 
 
 def clean_stats(clean: torch.Tensor) -> torch.Tensor:

@@ -24,14 +24,15 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def _cat(parts: list):
+def join(parts: list):
+    """Chunks' results joined back along the batch: tensors, tuples and dicts of them."""
     first = parts[0]
     if isinstance(first, torch.Tensor):
         return torch.cat(parts)
     if isinstance(first, tuple):
-        return tuple(_cat(list(p)) for p in zip(*parts, strict=True))
+        return tuple(join(list(p)) for p in zip(*parts, strict=True))
     if isinstance(first, dict):
-        return {k: _cat([p[k] for p in parts]) for k in first}
+        return {k: join([p[k] for p in parts]) for k in first}
     raise TypeError(f"cannot join chunks of {type(first).__name__}")
 
 
@@ -51,4 +52,4 @@ def split_map(fn: Callable, *xs: torch.Tensor, workers: int | None = None):
             return fn(*(x[bounds[i] : bounds[i + 1]] for x in xs))
 
     with ThreadPoolExecutor(k, thread_name_prefix="ae-lab-bulk") as pool:
-        return _cat(list(pool.map(one, range(k))))
+        return join(list(pool.map(one, range(k))))

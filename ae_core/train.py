@@ -171,9 +171,19 @@ def measure_rate(key: str, cfg: TrainConfig, batches: int = 4) -> float:
     gen = torch.Generator(device=device).manual_seed(0)
     images = torch.randint(0, 256, (cfg.batch_size, 28, 28), dtype=torch.uint8, generator=torch.Generator()).to(device)
     loop = engine.Loop(
-        model, _optimizer(model, cfg, device), None, _denoising_batches(images, cfg, gen, fmt), bce, cfg.batch_size,
-        cfg.batch_size, 1, device, prec.resolve(cfg.precision, device), gen, cfg.lr,
-    )  # fmt: skip
+        model=model,
+        opt=_optimizer(model, cfg, device),
+        sched=None,
+        batch=_denoising_batches(images, cfg, gen, fmt),
+        loss=bce,
+        n=cfg.batch_size,
+        batch_size=cfg.batch_size,
+        epochs=1,
+        device=device,
+        precision=prec.resolve(cfg.precision, device),
+        gen=gen,
+        lr=cfg.lr,
+    )
     idx = torch.arange(cfg.batch_size, device=device)  # (B,)
     float(engine.step(loop, idx))  # warms up kernels and allocations
     t0 = time.perf_counter()

@@ -10,7 +10,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -20,11 +19,6 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from harness import browser  # noqa: E402
 
 PAUSE = 0.3  # seconds between key presses (--pause); 0 measures back-to-back presses
-
-CHANGED = """([before, n, sel]) => {
-  const imgs = [...document.querySelectorAll(sel)].slice(-n);
-  return imgs.length === n && imgs.every((e, i) => e.getAttribute('src') !== before[i] && e.complete && e.naturalWidth > 0);
-}"""
 
 
 def measure(url: str, n_outputs: int, n: int, heading: str, sel: str) -> list[float]:
@@ -37,18 +31,7 @@ def measure(url: str, n_outputs: int, n: int, heading: str, sel: str) -> list[fl
             "([sel, n]) => document.querySelectorAll(sel).length >= n", arg=[sel, n_outputs], timeout=90_000
         )
         browser.wait_idle(page)
-        slider = page.get_by_role("slider", name="Noise factor")
-        times = []
-        for i in range(n + 3):  # the first presses warm caches
-            before = page.eval_on_selector_all(sel, "els => els.map(e => e.getAttribute('src'))")[-n_outputs:]
-            slider.focus()
-            t0 = time.perf_counter()
-            page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-            page.wait_for_function(CHANGED, arg=[before, n_outputs, sel], timeout=30_000, polling="raf")
-            if i >= 3:
-                times.append(time.perf_counter() - t0)
-            browser.wait_idle(page)
-            time.sleep(PAUSE)  # a person pauses between moves; the same for both apps
+        times = browser.slider_latency(page, "Noise factor", sel, n_outputs, n, PAUSE)  # the same for both apps
         b.close()
     return times
 

@@ -86,6 +86,31 @@ def wait_idle(page, timeout: float = 60) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
 
 
+_CHANGED = """([before, n, sel]) => {
+  const imgs = [...document.querySelectorAll(sel)].slice(-n);
+  return imgs.length === n && imgs.every((e, i) => e.getAttribute('src') !== before[i] && e.complete && e.naturalWidth > 0);
+}"""
+
+
+def slider_latency(page, slider: str, sel: str, n_outputs: int, n: int, pause: float = 0.3) -> list[float]:
+    """Seconds from each arrow-key press on the slider named `slider` until the last n_outputs images under `sel`
+    have all changed and loaded; n timed presses after 3 that warm caches, alternating right and left, with `pause`
+    seconds between them (a person pauses between moves)."""
+    handle = page.get_by_role("slider", name=slider)
+    times = []
+    for i in range(n + 3):
+        before = page.eval_on_selector_all(sel, "els => els.map(e => e.getAttribute('src'))")[-n_outputs:]
+        handle.focus()
+        t0 = time.perf_counter()
+        page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        page.wait_for_function(_CHANGED, arg=[before, n_outputs, sel], timeout=30_000, polling="raf")
+        if i >= 3:
+            times.append(time.perf_counter() - t0)
+        wait_idle(page)
+        time.sleep(pause)
+    return times
+
+
 def output_srcs(page) -> list[str]:
     """The src of every image in the playground's output row, in order (clean, noisy, models, baselines)."""
     return page.eval_on_selector_all(OUTPUT_IMGS, "els => els.map(e => e.getAttribute('src'))")

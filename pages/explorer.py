@@ -20,12 +20,7 @@ models, origin, shas = session.models_or_errors()
 digits = server.test_set()
 sub = server.subset()
 ss = st.session_state
-current = ss.get("pg_current")  # the playground's digit (28, 28), if any
-if current is None:
-    current = digits.images[0].float().numpy() / 255
-    st.caption("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here).")
-else:
-    st.caption("Your digit: the one currently on the Playground.")
+current = session.current_digit(digits)  # (28, 28)
 if not digits.full:
     st.info(server.dataset_note())
 x_current = inspect.as_input(current)  # (1, 1, 28, 28)
@@ -105,7 +100,7 @@ def walk() -> None:
     go = c[2].button("Walk", type="primary", width="stretch", key="ex_walk_go")
     xa, xb = digits.batch(slice(a, a + 1)), digits.batch(slice(b, b + 1))
     paths = {
-        k: explore.walk(spaces[k], spaces[k].z_of(explore.encode(m, xa))[0], spaces[k].z_of(explore.encode(m, xb))[0])
+        k: explore.walk(spaces[k].z_of(explore.encode(m, xa))[0], spaces[k].z_of(explore.encode(m, xb))[0])
         for k, m in models.items()
     }
     frames = {k: explore.decode(models[k], spaces[k].code_at(p)) for k, p in paths.items()}  # (10, 1, 28, 28)

@@ -18,12 +18,7 @@ frame.page(
 models, origin, shas = session.models_or_errors()
 digits = server.test_set()
 ss = st.session_state
-current = ss.get("pg_current")  # the playground's current clean digit (28, 28), if any
-if current is None:
-    current = digits.images[0].float().numpy() / 255
-    st.caption("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here).")
-else:
-    st.caption("Your digit: the one currently on the Playground.")
+current = session.current_digit(digits)  # (28, 28)
 x_current = inspect.as_input(current)
 
 

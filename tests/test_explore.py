@@ -89,7 +89,7 @@ def test_a_code_slider_at_the_digits_own_value_reproduces_its_reconstruction(shi
 
 def test_a_walk_is_a_straight_line_of_ten_places():
     za, zb = torch.tensor([-1.0, 2.0]), torch.tensor([3.0, 0.0])
-    path = explore.walk(None, za, zb)
+    path = explore.walk(za, zb)
     assert path.shape == (10, 2)
     assert torch.allclose(path[0], za.double()) and torch.allclose(path[-1], zb.double())
     steps = path[1:] - path[:-1]

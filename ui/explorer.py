@@ -5,7 +5,6 @@ end digits and the code sliders are this session's widget state."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import math
@@ -17,6 +16,7 @@ import torch
 from ae_core import explore
 from ae_core.explore import CodeSpace
 from ui import server
+from ui.panels import img_tag
 
 STEP = 0.05  # the PC sliders' step, in standard deviations
 
@@ -141,11 +141,6 @@ def reset_sliders(prefix: str) -> None:
         del ss[k]
 
 
-def _img(png: bytes, cls: str, alt: str) -> str:
-    # Inline, like the playground's row: one message redraws all three, no image fetch per move.
-    return f'<img class="{cls}" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-
-
 CSS = """<style>
 .ae-ex-row {display: grid; grid-template-columns: repeat(var(--n), 1fr); gap: 1rem;}
 .ae-ex-col img {width: 100%; image-rendering: pixelated; display: block;}
@@ -161,10 +156,10 @@ def row_html(cols: list[dict]) -> str:
     for c in cols:
         parts.append(
             '<div class="ae-ex-col">'
-            + _img(c["decoded"], "ae-ex-dec", f"{c['name']}: decoded")
+            + img_tag(c["decoded"], f"{c['name']}: decoded", "ae-ex-dec")
             + f'<div class="ae-ex-name">{html.escape(c["name"])}</div>'
             + f'<div class="ae-ex-reads">{html.escape(c["reads"])}</div>'
-            + _img(c["near"], "ae-ex-near", "nearest test digits")
+            + img_tag(c["near"], "nearest test digits", "ae-ex-near")
             + f'<div class="ae-ex-cap">nearest test digits in code space: {html.escape(c["near_labels"])}</div>'
             + "</div>"
         )

@@ -25,8 +25,7 @@ def init() -> None:
     if not params.is_lesson(query):
         ss.lesson = None
         return
-    vals, _ = params.parse(query, 1)
-    ss.lesson = {k: vals[k] for k in params.LESSON}
+    ss.lesson = params.lesson_values(query, [])
 
 
 def active() -> bool:
@@ -43,22 +42,23 @@ def sources() -> tuple[str, ...]:
     return tuple(lesson["sources"]) if lesson else params.SOURCES
 
 
+_WIDGETS = {"show": "pg_models", "baselines": "pg_baselines", "residuals": "pg_residual", "feed_clean": "pg_feed_clean"}
+_OFF = {"show": (), "baselines": (), "residuals": False, "feed_clean": False}
+
+
+def _now(fallback: dict) -> dict:
+    """The playground's models, baselines and toggles as this session has them (fallback where it has none)."""
+    ss = st.session_state
+    return {name: ss.get(key, fallback[name]) for name, key in _WIDGETS.items()}
+
+
 def query() -> dict[str, str]:
     """This lesson's parameters for the address bar, with the values the session has now (hidden ones never
     change); empty outside a lesson."""
     lesson = st.session_state.get("lesson")
     if not lesson:
         return {}
-    ss = st.session_state
-    current = {
-        "show": ss.get("pg_models", lesson["show"]),
-        "baselines": ss.get("pg_baselines", lesson["baselines"]),
-        "residuals": ss.get("pg_residual", lesson["residuals"]),
-        "feed_clean": ss.get("pg_feed_clean", lesson["feed_clean"]),
-        "sources": lesson["sources"],
-        "hide": lesson["hide"],
-    }
-    return params.lesson_query(current)
+    return params.lesson_query(_now(lesson) | {"sources": lesson["sources"], "hide": lesson["hide"]})
 
 
 def _base_url() -> str:
@@ -70,21 +70,18 @@ def _base_url() -> str:
 
 def link(share: dict[str, str], allowed: list[str], hide: list[str]) -> str:
     """The lesson link for the playground's current settings (`share`: today's parameters)."""
-    ss = st.session_state
     q = dict(share)
     if q.get("source") not in allowed:
         q["source"] = allowed[0]
         if q["source"] != "mnist":
             q.pop("digit", None)
-    vals = {
-        "show": tuple(ss.get("pg_models", ())),
-        "baselines": tuple(ss.get("pg_baselines", ())),
-        "residuals": bool(ss.get("pg_residual", False)),
-        "feed_clean": bool(ss.get("pg_feed_clean", False)),
-        "sources": tuple(s for s in params.SOURCES if s in allowed),
-        "hide": tuple(h for h in params.HIDEABLE if h in hide),
-    }
-    q |= params.lesson_query(vals)
+    q |= params.lesson_query(
+        _now(_OFF)
+        | {
+            "sources": tuple(s for s in params.SOURCES if s in allowed),
+            "hide": tuple(h for h in params.HIDEABLE if h in hide),
+        }
+    )
     return f"{_base_url()}?{urlencode(q, safe=',')}"
 
 

@@ -25,8 +25,10 @@ CSS = """
 """
 
 
-def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+def img_tag(png: bytes, alt: str, cls: str = "") -> str:
+    """An <img> with the PNG inline: a row of them redraws in one message, with no image fetch."""
+    c = f' class="{cls}"' if cls else ""
+    return f'<img{c} alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def _score(p: Panel, best: dict[str, str | None]) -> str:
@@ -43,7 +45,7 @@ def row_html(cmp: Comparison, show_residuals: bool) -> str:
     for p in cmp.panels:
         parts = [
             f'<div class="ae-name" title="{html.escape(p.name)}">{html.escape(p.name)}</div>',
-            _img(render.gray_png(p.image, 1), p.name),
+            img_tag(render.gray_png(p.image, 1), p.name),
         ]
         if p.psnr is not None:
             parts.append(f'<div class="ae-score">{_score(p, best)}</div>')
@@ -53,7 +55,9 @@ def row_html(cmp: Comparison, show_residuals: bool) -> str:
                 f"({p.confidence:.0%})</div>"
             )
         if show_residuals and p.residual is not None:
-            parts.append(f'<div class="ae-res">{_img(render.residual_png(p.residual, 1), p.name + " residual")}</div>')
+            parts.append(
+                f'<div class="ae-res">{img_tag(render.residual_png(p.residual, 1), p.name + " residual")}</div>'
+            )
         cells.append(f'<div class="ae-panel ae-kind-{p.kind}" data-key="{p.key}">{"".join(parts)}</div>')
     cols = f"grid-template-columns: repeat({len(cells)}, minmax(0, 1fr));"
     return f'{CSS}<div class="ae-row" style="{cols}">{"".join(cells)}</div>'

@@ -71,7 +71,7 @@ def parse(query: dict[str, str], n_digits: int) -> tuple[dict, list[str]]:
             notices.append(f"{name}={v} is out of range; clamped to {clamped}.")
         out[name] = clamped
     out["factor"] = round(round(out["factor"] / 0.05) * 0.05, 2)  # the slider's step
-    out |= _lesson(query, notices)
+    out |= lesson_values(query, notices)
     if out["source"] not in out["sources"]:
         out["source"] = out["sources"][0]  # a lesson offers only its sources
     unknown = sorted(set(query) - set(DEFAULTS) - set(LESSON))
@@ -92,8 +92,8 @@ def _items(raw: str, allowed, name: str, notices: list[str]) -> tuple[str, ...] 
     return tuple(a for a in allowed if a in items)
 
 
-def _lesson(query: dict[str, str], notices: list[str]) -> dict:
-    """The lesson parameters: None where the link does not set them (the page's own defaults apply)."""
+def lesson_values(query: dict[str, str], notices: list[str]) -> dict:
+    """The lesson parameters (params.LESSON): None where the link does not set them (the page's defaults apply)."""
     out: dict = {"show": None, "baselines": None, "residuals": None, "feed_clean": None, "sources": SOURCES}
     out["hide"] = ()
     if "show" in query:

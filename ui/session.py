@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 
+import numpy as np
 import streamlit as st
 
 from ae_core import store
@@ -48,6 +49,16 @@ def remember_browser() -> None:
         " + (location.protocol === 'https:' ? '; Secure' : '');"
     )
     st.sidebar.html(f"<script>{js}</script>", unsafe_allow_javascript=True)
+
+
+def current_digit(digits) -> np.ndarray:
+    """The playground's current clean digit (28, 28) in [0, 1], or test #0, with a caption saying which."""
+    current = st.session_state.get("pg_current")
+    if current is None:
+        st.caption("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here).")
+        return digits.images[0].float().numpy() / 255
+    st.caption("Your digit: the one currently on the Playground.")
+    return current
 
 
 def keep(*keys: str) -> None:
