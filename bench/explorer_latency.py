@@ -37,6 +37,7 @@ def main() -> int:
         playground = browser.slider_latency(page, "Noise factor", browser.OUTPUT_IMGS, 6, a.n)
         page.get_by_role("link", name="Explore the code space").click()
         page.get_by_role("heading", name="The plane").wait_for(timeout=120_000)
+        page.wait_for_function("s => document.querySelectorAll(s).length === 3", arg=EXPLORER_IMGS, timeout=120_000)
         browser.wait_idle(page, 120)
         explorer = browser.slider_latency(page, "PC 1 (σ)", EXPLORER_IMGS, 3, a.n)
         b.close()

@@ -17,6 +17,15 @@ def decoded(page) -> list[str]:
     return page.eval_on_selector_all(DECODED, "els => els.map(e => e.getAttribute('src'))")
 
 
+def wait_decoded(page, timeout: float = 120) -> list[str]:
+    """The first visit builds three code spaces, so the heading can be up long before the digits are drawn."""
+    page.wait_for_function(
+        "sel => document.querySelectorAll(sel).length === 3", arg=DECODED, timeout=timeout * 1000, polling=200
+    )
+    browser.wait_idle(page, timeout)
+    return decoded(page)
+
+
 def wait_changed(page, before: list[str], timeout: float = 30) -> list[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -38,8 +47,7 @@ def test_moving_through_the_plane_redraws_all_three_models(tmp_path):
     with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "500"}) as url, browser.app_page(url, 1400) as page:
         page.get_by_role("link", name="Explore the code space").click()
         page.get_by_role("heading", name="The plane").wait_for(timeout=120_000)
-        browser.wait_idle(page, 120)
-        first = decoded(page)
+        first = wait_decoded(page)
         assert len(first) == 3
 
         slider = page.get_by_role("slider", name="PC 1 (σ)")
