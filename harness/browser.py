@@ -81,9 +81,18 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
+# The app root's script state changes the moment a run starts or ends; the status widget only shows after a run has
+# lasted 500 ms, so on its own it reads "idle" early in every run (a cold, slow first run made that a flaky test).
+_IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector('[data-testid="stStatusWidget"]');
+}"""
+
+
 def wait_idle(page, timeout: float = 60) -> None:
-    """Wait until Streamlit has finished running the script (the status widget disappears)."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
+    """Wait until Streamlit has finished running the script (and any fragment)."""
+    page.wait_for_function(_IDLE, timeout=timeout * 1000)
 
 
 _CHANGED = """([before, n, sel]) => {
