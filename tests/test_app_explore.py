@@ -158,3 +158,35 @@ def test_the_lesson_link_panel_builds_the_link_that_opens_the_lesson():
     opened = lesson_app(query)
     assert not opened.exception
     assert [s.key for s in opened.slider] == ["pg_stroke"] and [n.key for n in opened.number_input] == ["pg_seed"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_the_maps_fit_a_laptops_main_column(n):
+    """A concatenated Vega-Lite view cannot take the container's width: at 3 maps of 300 px the third was cut off."""
+    from ae_core import explore
+    from ae_core.data import load_sample
+    from ae_core.registry import build
+    from ui import explorer as ex
+
+    sample = load_sample()
+    x, labels = sample.batch(slice(0, 50)), sample.labels[:50]
+    model = build("dense_dae").eval()
+    spaces = {f"m{i}": explore.build(model, x, labels) for i in range(n)}
+    spec = ex.maps_spec(spaces, (-3.0, 3.0))
+    widths = [p["width"] for p in spec["hconcat"]]
+    # ~820 px beside the sidebar at 1280 px, less ~70 px of axis per map: the plots themselves stay within 600.
+    assert len(widths) == n and sum(widths) <= 600 and min(widths) >= 180
+    assert spec["config"]["legend"]["orient"] == "bottom"  # a legend on the right would take width too
+
+
+def test_the_sidebar_estimate_never_reads_about_zero_seconds(monkeypatch):
+    from ae_core.config import TrainConfig
+    from ui import jobs
+
+    monkeypatch.setattr(jobs, "rate", lambda *a: 1.0)
+    monkeypatch.setattr(jobs, "scoring_rate", lambda *a: 1.0)
+    monkeypatch.setattr(jobs.server, "test_set", lambda: range(10))
+    for secs, text in [(0.2, "under a second here"), (3.4, "about 3 s here"), (75, "about 1 min 15 s here")]:
+        monkeypatch.setattr(jobs, "estimate_seconds", lambda *a, s=secs: s)
+        assert jobs.estimate_text("dense_dae", TrainConfig()) == text
+    assert jobs.epochs_text(1) == "1 epoch" and jobs.epochs_text(30) == "30 epochs"

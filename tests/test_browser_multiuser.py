@@ -76,7 +76,7 @@ def test_a_refresh_in_the_middle_of_a_retrain_shows_the_same_run_training(tmp_pa
             page.get_by_role("option", name="Conv DAE").click()  # minutes per epoch here: it is still running later
             sb.get_by_text("Tutorial recipe (all 60k images)").click()
             page.wait_for_function(
-                "() => document.body.innerText.includes('10 epoch(s) on 60,000 images')", timeout=30_000
+                "() => document.body.innerText.includes('10 epochs on 60,000 images')", timeout=30_000
             )
             sb.get_by_role("button", name="Start retraining").click()
             running = re.compile(r"(#\d+ Conv DAE): epoch \d+/10")

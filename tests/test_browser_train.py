@@ -33,7 +33,7 @@ def test_sidebar_retrain_switch_pages_stop_and_use(app_url, tmp_path):
         sb.get_by_label("Model to retrain").click()
         page.get_by_role("option", name="Dense DAE").click()
         sb.get_by_text("Tutorial recipe (all 60k images)").click()
-        page.wait_for_function("() => document.body.innerText.includes('30 epoch(s) on 60,000 images')", timeout=30_000)
+        page.wait_for_function("() => document.body.innerText.includes('30 epochs on 60,000 images')", timeout=30_000)
         sb.get_by_role("button", name="Start retraining").click()
 
         # The progress bar advances and the loss sparkline appears.

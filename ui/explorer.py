@@ -83,6 +83,9 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
     enc = {"x": {"field": "z1", "title": "PC 1 (σ)", **axis}, "y": {"field": "z2", "title": "PC 2 (σ)", **axis}}
     datasets = {"grid": grid_points(bounds)}
     plots, views = [], []
+    # A concatenated view cannot take the container's width: size the plots so all of them, their axes and the
+    # legend below fit a laptop's main column (about 820 px beside the sidebar at 1280 px), up to 320 px each.
+    side = min(320, 580 // max(len(spaces_by_name), 1))
     for i, (name, space) in enumerate(spaces_by_name.items()):
         n = min(len(space.points), MAP_POINTS)
         z = (space.points[:n] / space.std).tolist()
@@ -94,8 +97,8 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
         plots.append(
             {
                 "title": name,
-                "width": 300,
-                "height": 260,
+                "width": side,
+                "height": side,
                 "layer": [
                     {
                         "data": {"name": f"digits{i}"},
@@ -120,6 +123,7 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "hconcat": plots,
         "params": [{"name": "pick", "select": select, "views": views}],
+        "config": {"legend": {"orient": "bottom", "direction": "horizontal"}},  # below: it takes no width
         "datasets": datasets,
     }
 

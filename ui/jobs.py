@@ -55,7 +55,11 @@ def estimate_text(key: str, cfg: TrainConfig) -> str:
         secs = estimate_seconds(cfg, train_rate, len(server.test_set()), scoring_rate(key))
     except ValueError as e:
         return str(e)
-    return f"about {fmt_seconds(secs)} here"
+    return "under a second here" if secs < 0.5 else f"about {fmt_seconds(secs)} here"  # not "about 0 s"
+
+
+def epochs_text(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
 def fmt_seconds(s: float) -> str:

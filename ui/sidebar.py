@@ -29,7 +29,7 @@ def job_status(job) -> None:
         st.error(f"{job.label} failed: {job.error}")
     else:
         last = job.history[-1] if job.history else None
-        what = "finished" if job.state == "done" else f"stopped after {len(job.history)} epoch(s)"
+        what = "finished" if job.state == "done" else f"stopped after {jobs.epochs_text(len(job.history))}"
         st.success(f"{job.label} {what}" + (f"; loss {last.train_loss:.4f}." if last else "."))
         if job.note:
             st.caption(job.note)
@@ -60,7 +60,7 @@ def retrain_panel() -> None:
         session.remember("rt_model", "rt_preset")
         cfg = jobs.preset_config(key, preset)
         st.caption(
-            f"{cfg.epochs} epoch(s) on {cfg.train_size:,} images, lr {cfg.lr:g}, noise {cfg.noise_factor:g}: "
+            f"{jobs.epochs_text(cfg.epochs)} on {cfg.train_size:,} images, lr {cfg.lr:g}, noise {cfg.noise_factor:g}: "
             f"{jobs.estimate_text(key, cfg)}."
         )
         if st.button("Start retraining", type="primary", key="rt_start"):
