@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -41,12 +40,7 @@ def main() -> int:
         browser.wait_idle(page, 120)
         explorer = browser.slider_latency(page, "PC 1 (σ)", EXPLORER_IMGS, 3, a.n)
         b.close()
-    res = {
-        "explorer_median_ms": round(statistics.median(explorer) * 1000, 1),
-        "playground_median_ms": round(statistics.median(playground) * 1000, 1),
-        "ratio": round(statistics.median(explorer) / statistics.median(playground), 2),
-        "explorer_p90_ms": round(sorted(explorer)[int(0.9 * len(explorer))] * 1000, 1),
-        "playground_p90_ms": round(sorted(playground)[int(0.9 * len(playground))] * 1000, 1),
+    res = browser.latency_ratio(("explorer", explorer), ("playground", playground)) | {
         "n": a.n,
         "target_ratio": 1.3,
     }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -48,12 +47,7 @@ def main() -> int:
         floor = measure(url, 5, a.n, "Floor", "[data-testid='stMain'] [data-testid='stImage'] img")
     with browser.streamlit_server(root / "app.py") as url:
         ours = measure(url, 6, a.n, "Playground", browser.OUTPUT_IMGS)  # noisy, 3 models, 2 baselines
-    res = {
-        "playground_median_ms": round(statistics.median(ours) * 1000, 1),
-        "floor_median_ms": round(statistics.median(floor) * 1000, 1),
-        "ratio": round(statistics.median(ours) / statistics.median(floor), 2),
-        "playground_p90_ms": round(sorted(ours)[int(0.9 * len(ours))] * 1000, 1),
-        "floor_p90_ms": round(sorted(floor)[int(0.9 * len(floor))] * 1000, 1),
+    res = browser.latency_ratio(("playground", ours), ("floor", floor)) | {
         "n": a.n,
         "pause_s": a.pause,
         "target_ratio": 1.5,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -99,6 +100,22 @@ _CHANGED = """([before, n, sel]) => {
   const imgs = [...document.querySelectorAll(sel)].slice(-n);
   return imgs.length === n && imgs.every((e, i) => e.getAttribute('src') !== before[i] && e.complete && e.naturalWidth > 0);
 }"""
+
+
+def latency_ratio(ours: tuple[str, list[float]], reference: tuple[str, list[float]]) -> dict:
+    """The benches' summary of two named lists of seconds: each median and p90 in ms, and the ratio of the medians."""
+    (a, xs), (b, ys) = ours, reference
+
+    def p90(v: list[float]) -> float:
+        return round(sorted(v)[int(0.9 * len(v))] * 1000, 1)
+
+    return {
+        f"{a}_median_ms": round(statistics.median(xs) * 1000, 1),
+        f"{b}_median_ms": round(statistics.median(ys) * 1000, 1),
+        "ratio": round(statistics.median(xs) / statistics.median(ys), 2),
+        f"{a}_p90_ms": p90(xs),
+        f"{b}_p90_ms": p90(ys),
+    }
 
 
 def slider_latency(page, slider: str, sel: str, n_outputs: int, n: int, pause: float = 0.3) -> list[float]:

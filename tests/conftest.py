@@ -27,6 +27,27 @@ def sample():
 
 
 @pytest.fixture
+def poison_loss(monkeypatch):
+    """poison_loss(k): the training loss of the k-th batch becomes NaN; returns {"n": losses computed so far}. Adam with BCE-with-logits stays finite for any
+    lr the config accepts, so divergence is tested by poisoning the loss directly."""
+    import ae_core.train as train_mod
+
+    def at(k: int) -> dict[str, int]:
+        calls = {"n": 0}
+        real = train_mod.bce
+
+        def poisoned(logits, clean):
+            calls["n"] += 1
+            loss = real(logits, clean)
+            return loss * float("nan") if calls["n"] == k else loss
+
+        monkeypatch.setattr(train_mod, "bce", poisoned)
+        return calls
+
+    return at
+
+
+@pytest.fixture
 def weights_copy(tmp_path):
     """A private copy of the shipped weights folder."""
     dst = tmp_path / "weights"

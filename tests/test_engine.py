@@ -86,16 +86,8 @@ def test_the_loss_is_read_once_per_window_not_per_batch(sample, monkeypatch):
     assert res.history[0].train_loss == pytest.approx(events[-1].loss)
 
 
-def test_a_nan_is_caught_within_its_window_and_names_the_learning_rate(sample, monkeypatch):
-    calls = {"n": 0}
-    real = train_mod.bce
-
-    def poisoned(logits, clean):
-        calls["n"] += 1
-        loss = real(logits, clean)
-        return loss * float("nan") if calls["n"] == 7 else loss
-
-    monkeypatch.setattr(train_mod, "bce", poisoned)
+def test_a_nan_is_caught_within_its_window_and_names_the_learning_rate(sample, poison_loss):
+    calls = poison_loss(7)
     with pytest.raises(TrainingDiverged, match=r"nan at epoch 1, batches 5-8\. The learning rate \(0.003\)"):
         train("basic_ae", SMALL.replace(val_split=0.0), data=sample, progress_every=4)
     assert calls["n"] == 8  # stopped at the end of the window holding the NaN, not at the end of the epoch
