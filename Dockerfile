@@ -19,9 +19,12 @@ COPY --chown=aelab:aelab . .
 USER aelab
 
 # Without MNIST the app serves its bundled sample; mount the dataset at /data to use the full test set.
+# Classroom mode is on: a container serves others, so the weights everyone sees are read-only until the operator
+# gives a teacher credential (AE_LAB_TEACHER_KEY of 16+ characters, or AE_LAB_TEACHER_KEY_FILE for a secret file).
 ENV MNIST_DIR=/data \
     AE_LAB_OFFLINE=1 \
-    AE_LAB_THREADS=1
+    AE_LAB_THREADS=1 \
+    AE_LAB_CLASSROOM=1
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

@@ -2,13 +2,15 @@
 
 Runs belong to an owner: the app passes the browser's id (a cookie), so a refresh or a reconnect finds the same
 runs, and the orphan timeout counts from the last heartbeat of any tab of that browser. Each owner keeps its own
-history (uploaded weights included) and its own choice of active runs. Everything here is guarded by one lock.
+history (uploaded weights included) and its own choice of active runs. Everything here is guarded by one lock. What one browser may hold or start, and the server-wide bound on
+held weights, are decided by ae_core/quota.py.
 
 No Streamlit here: the app keeps one JobManager in st.cache_resource and polls it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -17,11 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import noise
+from . import noise, quota
 from .config import TrainConfig
 from .data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digits, to_float
 from .evaluate import evaluate
 from .infer import run
+from .quota import JobRefused, Limits
 from .registry import MODELS
 from .store import content_sha
 from .train import EpochStats, Progress, TrainingDiverged, TrainResult, run_meta, split, train
@@ -30,8 +33,7 @@ STATES = ("queued", "running", "done", "stopped", "failed")
 PREVIEW_N = 8  # validation digits shown noisy -> output after each epoch
 
 
-class JobRefused(RuntimeError):
-    """The server is at its cap; the message says so."""
+__all__ = ["Job", "JobManager", "JobRefused", "Limits", "uploaded_job"]
 
 
 @dataclass
@@ -83,6 +85,7 @@ class JobManager:
         data: Digits | None = None,
         keep_finished: int = 20,
         owner_ttl: float = 6 * 3600.0,
+        limits: Limits | None = None,
     ) -> None:
         self.max_running, self.max_queued, self.orphan_timeout = max_running, max_queued, orphan_timeout
         self.keep_finished = keep_finished  # finished runs kept per owner, not per server
@@ -94,12 +97,22 @@ class JobManager:
         self._seen: dict[str, float] = {}  # owner -> last heartbeat
         self._active: dict[str, dict[str, str]] = {}  # owner -> model key -> the job id in use
         self._ids = itertools.count(1)
+        self.limits = limits or Limits()  # per-browser caps and the server-wide bound (ae_core/quota.py)
+        self._notices: dict[str, list[str]] = {}  # owner -> messages about runs dropped to free memory
 
     # --- what pages call -------------------------------------------------------------------------------------------
     def submit(
-        self, key: str, cfg: TrainConfig | dict, owner: str, label: str = "", base_sha: str | None = None
+        self,
+        key: str,
+        cfg: TrainConfig | dict,
+        owner: str,
+        label: str = "",
+        base_sha: str | None = None,
+        capped: bool = False,
     ) -> Job:
-        """Queue a run. Invalid settings give a job that ends at once as failed, with the reason as its error."""
+        """Queue a run. Invalid settings give a job that ends at once as failed, with the reason as its error.
+        Raises JobRefused when this browser already has its share of runs, when `capped` (a student in classroom
+        mode) and the run is larger than the limits allow, or when the server is full."""
         if key not in MODELS:
             raise ValueError(f"unknown model {key!r}")
         error = None
@@ -110,6 +123,8 @@ class JobManager:
                 cfg, error = MODELS[key].recipe, f"Invalid settings: {e}"
         with self._lock:
             self._seen[owner] = time.monotonic()
+            if not error:
+                quota.admit(list(self._jobs.values()), owner, cfg, self.limits, capped)
             running = sum(j.state == "running" for j in self._jobs.values())
             queued = sum(j.state == "queued" for j in self._jobs.values())
             if running >= self.max_running and queued >= self.max_queued:
@@ -134,6 +149,9 @@ class JobManager:
             for j in self._jobs.values():
                 if j.owner == owner and j.uploaded and j.sha256 == job.sha256:
                     return j, False
+            twin = next((j for j in self._jobs.values() if j.sha256 == job.sha256 and j.model is not None), None)
+            if twin is not None and job.result is not None:  # the same weights elsewhere: hold them once (read-only)
+                job.result = dataclasses.replace(job.result, model=twin.model)
             job.id, job.owner, job.state = f"upload{next(self._ids)}", owner, "done"
             job.finished = time.time()
             self._jobs[job.id] = job
@@ -203,6 +221,36 @@ class JobManager:
     def live_threads(self) -> int:
         return sum(t.is_alive() for t in self._threads.values())
 
+    def forget(self, owner: str) -> int:
+        """Drop everything of this browser (a shared lab computer): stop its runs, forget its history and its
+        choice of weights. Returns how many runs were dropped."""
+        with self._lock:
+            mine = [j for j in self._jobs.values() if j.owner == owner]
+            for j in mine:
+                j.stop_event.set()
+                if j.state == "queued":
+                    self._finish(j, "stopped")
+                del self._jobs[j.id]
+            for table in (self._seen, self._active, self._notices):
+                table.pop(owner, None)
+            self._schedule()
+            return len(mine)
+
+    def notices(self, owner: str) -> list[str]:
+        """Messages for this browser about its runs dropped to free memory, each given once."""
+        with self._lock:
+            return self._notices.pop(owner, [])
+
+    def set_limits(self, limits: Limits) -> None:
+        """Change the caps for new runs (the teacher lifts or sets the run-size cap); running runs go on."""
+        with self._lock:
+            self.limits = limits
+
+    def held_bytes(self) -> int:
+        """Bytes of weights and previews held for all browsers (bounded by limits.held_bytes)."""
+        with self._lock:
+            return quota.held(list(self._jobs.values()))
+
     # --- internals (called with the lock held unless noted) -----------------------------------------------------------
     def _orphaned(self, owner: str) -> bool:
         return time.monotonic() - self._seen.get(owner, 0) > self.orphan_timeout
@@ -214,6 +262,8 @@ class JobManager:
                 continue
             if sum(j.state == "running" for j in self._jobs.values()) >= self.max_running:
                 break
+            if not quota.may_start(job, list(self._jobs.values()), self.limits):
+                continue  # its browser already trains one: the next browser's run goes first
             job.state, job.started = "running", time.time()
             t = threading.Thread(target=self._run, args=(job,), name=f"ae-lab-{job.id}", daemon=True)
             self._threads[job.id] = t
@@ -225,9 +275,12 @@ class JobManager:
             job.error = error
 
     def _prune(self) -> None:
-        """Per owner: keep its newest `keep_finished` finished runs; forget owners unseen for `owner_ttl`."""
+        """Per owner: keep its newest `keep_finished` finished runs; forget owners unseen for `owner_ttl` (and the
+        idlest past `limits.max_owners`); then drop the idlest browsers' finished runs past `limits.held_bytes`."""
         now = time.monotonic()
+        busy = {j.owner for j in self._jobs.values() if j.active}
         gone = {o for o, t in self._seen.items() if now - t > self.owner_ttl}
+        gone |= set(quota.owners_to_forget(self._seen, busy, self.limits.max_owners))
         by_owner: dict[str, list[Job]] = {}
         for j in self._jobs.values():
             if not j.active:
@@ -237,10 +290,18 @@ class JobManager:
             drop = done if owner in gone or owner not in self._seen else done[: max(0, len(done) - self.keep_finished)]
             for j in drop:
                 del self._jobs[j.id]
-        busy = {j.owner for j in self._jobs.values() if j.active}
         for owner in gone - busy:
-            self._seen.pop(owner, None)
-            self._active.pop(owner, None)
+            for table in (self._seen, self._active, self._notices):
+                table.pop(owner, None)
+        for j in quota.to_evict(list(self._jobs.values()), self._seen, self.limits.held_bytes):
+            del self._jobs[j.id]
+            notes = self._notices.setdefault(j.owner, [])
+            if len(notes) < 20:  # bounded: older messages say the same
+                notes.append(
+                    f"{j.label} was removed from your run history to free memory for the class (the server keeps "
+                    f"{self.limits.held_bytes / 2**20:.0f} MB of runs for all browsers; the idlest go first). "
+                    "Download runs you want to keep."
+                )
         for job_id in [i for i, t in self._threads.items() if not t.is_alive()]:
             del self._threads[job_id]
 
@@ -291,7 +352,7 @@ class JobManager:
                 job.test_metrics = {"noise": ev.to_json()["noise"], "n": ev.n, **ev.summary()[job.key]}
             with self._lock:
                 self._finish(job, "stopped" if res.stopped else "done")
-                if job.model is not None:  # a run that learned something is used at once, in every tab
+                if job.model is not None and job.id in self._jobs:  # used at once, in every tab (unless forgotten)
                     self._active.setdefault(job.owner, {})[job.key] = job.id
         except (TrainingDiverged, ValueError, DatasetUnavailable) as e:
             with self._lock:
@@ -322,7 +383,8 @@ def uploaded_job(blob: bytes, sidecar: bytes, filename: str) -> Job:
         cfg = TrainConfig.from_dict(raw_cfg) if isinstance(raw_cfg, dict) else MODELS[key].recipe
     except (TypeError, ValueError, OverflowError):
         cfg = MODELS[key].recipe
-    job = Job("", key, cfg, owner="", label=f"upload {str(filename)[:40]}", state="done", uploaded=True)
+    label = "upload " + "".join(c if c.isalnum() or c in " ._-" else "_" for c in str(filename)[:40])
+    job = Job("", key, cfg, owner="", label=label, state="done", uploaded=True)  # a file's name, never markup
     ran = meta.get("precision", cfg.precision)  # what the run used, when the sidecar says
     ran = ran if ran in ("fp32", "bf16") else cfg.precision
     job.result = TrainResult(key, cfg, model, dataset=str(meta.get("dataset", ""))[:200], precision=ran)

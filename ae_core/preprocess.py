@@ -17,6 +17,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 MAX_SIDE = 4096
+WORK_SIDE = 1024  # larger uploads are box-reduced to at most this before anything else: a 4096x4096 RGBA file then
+# costs its decoded pixels (64 MB, freed at once) and a 4 MB copy, never float arrays of the full size
+MAX_WEBP_PIXELS = 2048 * 2048  # Pillow decodes WebP through full RGBA frames, ~16 bytes a pixel: 4 MP is ~64 MB
+_REDUCIBLE = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "I", "F")  # modes Pillow's reduce() takes
 INK_THRESHOLD = 0.1  # of the ink range: fainter pixels count as background when cropping
 
 
@@ -50,8 +54,17 @@ def decode_upload(data: bytes) -> Image.Image:
             w, h = im.size
             if w > MAX_SIDE or h > MAX_SIDE or w < 1 or h < 1:
                 raise ImageRejected(f"The image is {w}x{h} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}.")
+            if im.format == "WEBP" and w * h > MAX_WEBP_PIXELS:
+                raise ImageRejected(
+                    f"This WebP image is {w}x{h} pixels; WebP uploads may have at most 2048x2048 pixels (decoding "
+                    "one takes 16 bytes a pixel). Save it smaller, or as a PNG or JPEG, and upload it again."
+                )
             im.seek(0)  # first frame of a GIF/WebP animation
+            k = reduction(im.size)
+            if k > 1 and im.format == "JPEG":
+                im.draft(im.mode, (max(1, w // k), max(1, h // k)))  # decodes at 1/2, 1/4 or 1/8 size directly
             im.load()
+            im = reduce(im, reduction(im.size))  # the reduced copy keeps the EXIF orientation
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -63,6 +76,30 @@ def decode_upload(data: bytes) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError):
         raise ImageRejected("The image could not be decoded; it may be truncated or corrupt.") from None
     return ImageOps.exif_transpose(im)
+
+
+def reduction(size: tuple[int, int]) -> int:
+    """The integer box-reduction factor that brings the longer side to at most WORK_SIDE (1: none)."""
+    return max(1, -(-max(size) // WORK_SIDE))
+
+
+def reduce(im: Image.Image, k: int) -> Image.Image:
+    """`im` box-reduced by `k` (each output pixel the mean of a k x k block), in bands of rows: reduce() of a whole
+    RGBA image would make a premultiplied full-size copy first, and modes it does not take (1, P, I;16) are
+    converted band by band, so no full-size copy is ever made."""
+    if k <= 1:
+        return im
+    target = (
+        im.mode if im.mode in _REDUCIBLE else "I" if im.mode.startswith("I;16") else "L" if im.mode == "1" else "RGBA"
+    )
+    w, h = im.size
+    out = Image.new(target, (-(-w // k), -(-h // k)))
+    out.info = dict(im.info)  # EXIF orientation, transparency
+    step = 64 * k  # rows per band (a multiple of k, so no block straddles two bands): a few MB at 4096 px wide
+    for y in range(0, h, step):
+        band = im.crop((0, y, w, min(h, y + step)))
+        out.paste((band if band.mode == target else band.convert(target)).reduce(k), (0, y // k))
+    return out.convert("I;16") if im.mode.startswith("I;16") else out  # 16-bit stays 16-bit (to_gray's scale)
 
 
 def to_gray(im: Image.Image) -> np.ndarray:

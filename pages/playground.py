@@ -6,7 +6,7 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, lesson, panels, params, server, session
+from ui import frame, lesson, panels, params, server, session, text
 from ui import playground_state as pg
 
 frame.page(
@@ -21,7 +21,7 @@ digits = server.test_set()
 SOURCE_LABELS = {"mnist": "MNIST digit", "draw": "Draw", "upload": "Upload"}
 ss = st.session_state
 for notice in pg.init(digits):
-    st.toast(notice, icon="⚠️")
+    st.toast(text.plain(notice, 300), icon="⚠️")  # quotes the URL: plain text, never a link
 
 models, origin, shas = session.models_or_errors()
 
@@ -40,7 +40,7 @@ with st.sidebar:
         )
     with st.expander("Weights in use"):
         for key in MODELS:
-            st.markdown(f"**{MODELS[key].name}**: {origin.get(key, 'not available')}")
+            st.markdown(f"**{MODELS[key].name}**: {text.plain(origin.get(key, 'not available'))}")
     with st.expander("What the models are", expanded=False):
         for s in MODELS.values():
             st.markdown(f"**{s.name}**: {s.description}")
@@ -54,6 +54,18 @@ def show_steps(steps: preprocess.Steps, where) -> None:
             col.image(png, caption=title, output_format="PNG")
         if steps.inverted:
             st.caption("Dark ink on a light background was inverted.")
+
+
+def decoded_upload(up) -> preprocess.Steps | str:
+    """The upload's digit (or why there is none), decoded once per file and kept for this session: reruns reuse it."""
+    kept = ss.get("pg_decoded")
+    if kept is None or kept[0] != up.file_id:
+        try:
+            result = preprocess.from_upload(up.getvalue())
+        except (preprocess.ImageRejected, preprocess.EmptyImage) as e:
+            result = str(e)
+        ss.pg_decoded = kept = (up.file_id, result)  # one upload per session: the previous one is dropped
+    return kept[1]
 
 
 def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
@@ -106,10 +118,9 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
     )
     if up is None:
         return None, "upload", "⬆️ Upload an image of a digit."
-    try:
-        steps = preprocess.from_upload(up.getvalue())
-    except (preprocess.ImageRejected, preprocess.EmptyImage) as e:
-        st.error(f"**{up.name}**: {e}")
+    steps = decoded_upload(up)
+    if isinstance(steps, str):
+        st.error(f"**{text.plain(up.name, 80)}**: {steps}")
         return None, "upload", None
     show_steps(steps, info)
     return steps.digit, up.name, None
@@ -163,7 +174,7 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
     cmp, row = pg.comparison(clean, models, shas, feed_clean, show_res)
     st.html(row)
     st.caption(
-        f"Input: {what}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
+        f"Input: {text.plain(what, 80)}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
         'PSNR and SSIM are against the clean digit, best in green★; "reads as" is a digit classifier\'s verdict. '
         "Residuals: red = removed, blue = added."
     )

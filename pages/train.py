@@ -6,7 +6,7 @@ from ae_core.config import NOISE_TYPES, PRECISIONS
 from ae_core.jobs import Job, JobRefused
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import classroom, frame, jobs, session
+from ui import classroom, frame, jobs, session, text
 
 frame.page(
     "Train",
@@ -67,7 +67,7 @@ if submitted:
         try:
             job = jobs.start(key, cfg)
             if job.state != "failed":
-                st.toast(f"Started {job.label}: {jobs.estimate_text(key, job.config)}.")
+                st.toast(f"Started {text.plain(job.label)}: {jobs.estimate_text(key, job.config)}.")
         except JobRefused as e:
             st.error(str(e))
 
@@ -80,7 +80,10 @@ def loss_frame(job: Job) -> pd.DataFrame:
 
 
 def live(job: Job) -> None:
-    st.markdown(f"**{job.label}** · {job.state}" + (f" ({job.phase})" if job.state == "running" and job.phase else ""))
+    st.markdown(
+        f"**{text.plain(job.label)}** · {job.state}"
+        + (f" ({job.phase})" if job.state == "running" and job.phase else "")
+    )
     p = job.progress
     if job.state == "running" and p is not None:
         frac = ((p.epoch - 1) + p.batch / p.batches) / p.epochs
@@ -112,9 +115,9 @@ def live(job: Job) -> None:
     if job.active:
         st.button("Stop", key=f"tr-stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
     if job.error:
-        st.error(job.error)
+        st.error(text.plain(job.error, 400))
     if job.note:
-        st.caption(job.note)
+        st.caption(text.plain(job.note, 400))
 
 
 def live_runs() -> None:
@@ -163,7 +166,7 @@ else:
         b = st.columns(4)
         if b[0].button("Use these weights", key="tr_activate", help="Use these weights in your playground and pages."):
             jobs.activate(job)
-            st.toast(f"{MODELS[job.key].name} now uses {job.label} for you.")
+            st.toast(f"{MODELS[job.key].name} now uses {text.plain(job.label)} for you.")
         b[1].download_button(
             "Download weights (.zip)",
             lambda: jobs.weights_zip(job),

@@ -1,39 +1,127 @@
-"""Classroom mode: changes that everyone sees (Save as default, Restore shipped) are reserved for the teacher.
+"""Classroom mode: changes that everyone sees (Save as default, Restore shipped, the class's run-size cap) are
+reserved for the teacher.
 
-Set AE_LAB_CLASSROOM=1 and AE_LAB_TEACHER_KEY=<a secret> on the server. A teacher types the key once per session in
-the Train page's Teacher panel. Students still train, activate runs for themselves and download weights. With
-classroom mode on and no key set, nobody can change the defaults from the app (the CLI still can).
+Set AE_LAB_CLASSROOM=1 on the server (every shipped container, compose, Kubernetes and Spaces set-up does) and give
+the teacher a credential:
+- a key of at least 16 characters in AE_LAB_TEACHER_KEY, or in a file named by AE_LAB_TEACHER_KEY_FILE (Docker and
+  Kubernetes secrets). A shorter key is refused when the server starts, with one log line, and the defaults stay
+  read-only. Wrong attempts are slowed per browser (ui/throttle.py) and logged without the typed text;
+- and/or, where Streamlit's OIDC login (st.login, an [auth] section in secrets.toml) is configured, the logged-in
+  users whose e-mail is listed in AE_LAB_TEACHER_EMAILS (comma-separated).
+With classroom mode on and no usable credential, nobody can change the defaults from the app (the CLI still can).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import logging
 import os
+import threading
+from pathlib import Path
 
 import streamlit as st
+
+from ui.throttle import KeyThrottle
+
+MIN_KEY_CHARS = 16  # a random 16-character key is out of reach of online guessing, even from many browsers
+log = logging.getLogger("ae_lab.classroom")
+_logged: set[str] = set()  # start-up problems are logged once per process, not on every rerun
+_log_lock = threading.Lock()
 
 
 def enabled() -> bool:
     return os.environ.get("AE_LAB_CLASSROOM", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _log_once(level: int, message: str) -> None:
+    with _log_lock:
+        if message in _logged:
+            return
+        _logged.add(message)
+    log.log(level, message)
+
+
+def _raw_key() -> str:
+    path = os.environ.get("AE_LAB_TEACHER_KEY_FILE", "").strip()
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            _log_once(logging.ERROR, f"AE_LAB_TEACHER_KEY_FILE could not be read ({type(e).__name__}); no teacher key.")
+            return ""
+    return os.environ.get("AE_LAB_TEACHER_KEY", "").strip()
+
+
 def _key() -> str:
-    return os.environ.get("AE_LAB_TEACHER_KEY", "")
+    """The teacher key, or "" when there is none or it is too short to be safe (then logged once)."""
+    key = _raw_key()
+    if key and len(key) < MIN_KEY_CHARS:
+        _log_once(
+            logging.ERROR,
+            f"Teacher key refused: it has {len(key)} characters, fewer than the {MIN_KEY_CHARS} required. Classroom "
+            "mode stays read-only. Make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))'",
+        )
+        return ""
+    return key
 
 
-def check_key(typed: str) -> bool:
-    """Constant-time comparison, so the key cannot be guessed one character at a time."""
-    key = _key()
-    return bool(key) and hmac.compare_digest(typed.encode(), key.encode())
+def teacher_emails() -> frozenset[str]:
+    raw = os.environ.get("AE_LAB_TEACHER_EMAILS", "")
+    return frozenset(e.strip().lower() for e in raw.split(",") if "@" in e)
+
+
+def oidc_configured() -> bool:
+    """Streamlit's built-in login is set up (an [auth] section in secrets.toml) and teachers are listed."""
+    if not teacher_emails():
+        return False
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: no login configured
+        return False
+
+
+def _logged_in_email() -> str | None:
+    try:
+        user = st.user
+        if not user.get("is_logged_in") or user.get("email_verified") is False:
+            return None
+        email = user.get("email")
+    except Exception:  # noqa: BLE001 - no login configured, or outside a browser session
+        return None
+    return email.strip().lower() if isinstance(email, str) else None
+
+
+def startup_check() -> None:
+    """Log, once per process, why classroom mode is read-only (called on every page run; cheap after the first)."""
+    _key()  # logs a key that is too short
+    if enabled() and not _key() and not oidc_configured() and not _raw_key():  # a refused key has its own line
+        _log_once(
+            logging.WARNING,
+            "Classroom mode is on without a usable teacher credential: the shared weights are read-only in the app.",
+        )
+
+
+def is_teacher() -> bool:
+    """This session unlocked with the key, or its logged-in user is a listed teacher."""
+    if st.session_state.get("teacher"):
+        return True
+    email = _logged_in_email() if oidc_configured() else None
+    return email is not None and email in teacher_emails()
 
 
 def may_change_defaults() -> bool:
-    """True outside classroom mode, and for a session that gave the teacher key; never in a lesson link."""
+    """True outside classroom mode, and for a teacher; never in a lesson link."""
     from ui import lesson
 
     if lesson.active():
         return False
-    return not enabled() or bool(st.session_state.get("teacher"))
+    return not enabled() or is_teacher()
+
+
+def run_size_capped() -> bool:
+    """A student's runs have the class's size cap: classroom mode, and not the teacher."""
+    return enabled() and not is_teacher()
 
 
 def why_not() -> str:
@@ -41,19 +129,77 @@ def why_not() -> str:
 
     if lesson.active():
         return "This is a lesson link: the weights everyone uses cannot be changed from it."
-    if not _key():
-        return "Classroom mode: the defaults are read-only in the app (the server has no teacher key)."
+    if not _key() and not oidc_configured():
+        return "Classroom mode: the defaults are read-only in the app (the server has no teacher credential)."
     return "Classroom mode: only the teacher can change the weights everyone uses. Your runs stay yours."
 
 
+@st.cache_resource(show_spinner=False)
+def throttle() -> KeyThrottle:
+    """One per process: every session's wrong attempts, by browser."""
+    return KeyThrottle()
+
+
+def unlock(typed: str, browser: str) -> bool:
+    """Check a typed key for this browser: slowed after wrong attempts, each wrong one logged without its text."""
+    key = _key()
+    right, failures = throttle().attempt(
+        browser, lambda: bool(key) and hmac.compare_digest(typed.encode(), key.encode())
+    )
+    if not right:
+        tag = hashlib.sha256(browser.encode()).hexdigest()[:8]  # the log never holds the id, a browser's credential
+        log.warning("Teacher key: wrong attempt %d from browser %s.", failures, tag)
+    return right
+
+
 def teacher_panel() -> None:
-    """A small form for the teacher key, shown only in classroom mode."""
-    if not enabled() or st.session_state.get("teacher") or not _key():
+    """The Teacher expander (classroom mode only): the key form, the login button, and the class's run-size cap."""
+    if not enabled():
         return
-    with st.expander("Teacher"), st.form("teacher_form", border=False):
-        typed = st.text_input("Teacher key", type="password", key="teacher_typed")
-        if st.form_submit_button("Unlock"):
-            if check_key(typed):
-                st.session_state.teacher = True
+    from ui import server, session
+
+    startup_check()
+    with st.expander("Teacher", expanded=is_teacher()):
+        if is_teacher():
+            _cap_controls(server.manager())
+            if st.session_state.get("teacher") and st.button("Leave teacher mode", key="teacher_leave"):
+                st.session_state.teacher = False
                 st.rerun()
-            st.error("That is not the teacher key.")
+            return
+        if oidc_configured():
+            email = _logged_in_email()
+            if email is None:
+                st.button("Log in as the teacher", key="teacher_login", on_click=st.login)
+            else:
+                st.caption("You are logged in, but not as one of this class's teachers.")
+                st.button("Log out", key="teacher_logout", on_click=st.logout)
+        if not _key():
+            if not oidc_configured():
+                st.caption(why_not())
+            return
+        with st.form("teacher_form", border=False):
+            typed = st.text_input("Teacher key", type="password", key="teacher_typed")
+            if st.form_submit_button("Unlock"):
+                if unlock(typed, session.browser_id()):
+                    st.session_state.teacher = True
+                    st.rerun()
+                st.error("That is not the teacher key. Each wrong attempt makes the next answer slower.")
+
+
+def _cap_controls(manager) -> None:
+    import dataclasses
+
+    cap = manager.limits.max_run_images
+    st.caption(
+        "Students' runs may have at most "
+        + (f"{cap:,} images (epochs × training images)." if cap is not None else "any size (the cap is lifted).")
+        + " This applies to this server process until it restarts."
+    )
+    c1, c2 = st.columns(2)
+    new = c1.number_input("Cap (epochs × images)", 10_000, 30_000_000, cap or 2_000_000, step=100_000, key="t_cap")
+    if c1.button("Set the cap", key="teacher_set_cap"):
+        manager.set_limits(dataclasses.replace(manager.limits, max_run_images=int(new)))
+        st.rerun()
+    if c2.button("Lift the cap", key="teacher_lift_cap", disabled=cap is None):
+        manager.set_limits(dataclasses.replace(manager.limits, max_run_images=None))
+        st.rerun()

@@ -19,7 +19,7 @@ from ae_core.jobs import Job, JobManager
 from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate
-from ui import classroom, server, session
+from ui import classroom, server, session, text
 
 PRESETS = {"quick": "Quick (1 epoch, 10k images)", "tutorial": "Tutorial recipe (all 60k images)"}
 
@@ -75,7 +75,9 @@ def fmt_seconds(s: float) -> str:
 
 def start(key: str, cfg: TrainConfig | dict) -> Job:
     sidecar = server.sidecar_of(key)
-    return manager().submit(key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None)
+    return manager().submit(
+        key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None, capped=classroom.run_size_capped()
+    )
 
 
 def my_runs() -> list[Job]:
@@ -115,7 +117,7 @@ def save_as_default(job: Job) -> tuple[bool, str]:
         return False, f"Not saved: {e}"
     except OSError as e:
         return False, f"Not saved: the disk refused the write ({e.strerror}). The previous weights are unchanged."
-    return True, f"Saved {job.label} as the default {name} weights. The previous ones are kept as a backup."
+    return True, f"Saved {text.plain(job.label)} as the default {name} weights. The previous ones are kept as a backup."
 
 
 def restore_shipped(key: str) -> tuple[bool, str]:

@@ -22,6 +22,7 @@ from ae_core import classifier, data, store  # noqa: E402
 from ae_core.cache import ComputeCache  # noqa: E402
 from ae_core.device import configure_threads  # noqa: E402
 from ae_core.jobs import JobManager  # noqa: E402
+from ae_core.quota import Limits  # noqa: E402
 from ae_core.registry import MODELS  # noqa: E402
 
 configure_threads()
@@ -118,6 +119,18 @@ def manager() -> JobManager:
         orphan_timeout=float(os.environ.get("AE_LAB_ORPHAN_TIMEOUT", 60)),
         keep_finished=int(os.environ.get("AE_LAB_KEEP_RUNS", 20)),
         owner_ttl=float(os.environ.get("AE_LAB_RUN_TTL", 6 * 3600)),
+        limits=limits_from_env(),
+    )
+
+
+def limits_from_env() -> Limits:
+    """Per-browser caps and the server-wide bound on held runs (README, "Serving a class")."""
+    cap = int(os.environ.get("AE_LAB_STUDENT_MAX_IMAGES", 2_000_000))  # every Tutorial-recipe preset fits
+    return Limits(
+        running_per_owner=int(os.environ.get("AE_LAB_RUNS_PER_BROWSER", 1)),
+        queued_per_owner=int(os.environ.get("AE_LAB_QUEUED_PER_BROWSER", 2)),
+        max_run_images=cap if cap > 0 else None,
+        held_bytes=int(float(os.environ.get("AE_LAB_RUNS_MB", 128)) * 2**20),
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from ae_core import store
-from ui import server
+from ui import server, text
 
 COOKIE = "ae_lab_browser"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")  # exactly what token_urlsafe(24) makes: anything else is ignored
@@ -40,8 +40,15 @@ def browser_id() -> str:
 
 def remember_browser() -> None:
     """Store the id in a cookie until the browser sends it back, so the next tab or refresh finds the same runs.
-    Called once per full run, in the sidebar (an empty element there takes no visible space)."""
+    Called once per full run, in the sidebar (an empty element there takes no visible space). It also tells the job
+    manager the browser is here (its idle time decides whose runs go first when memory is short), shows what was
+    dropped meanwhile, and offers "Forget this browser"."""
     bid = browser_id()
+    manager = server.manager()
+    manager.heartbeat(bid)
+    for note in manager.notices(bid):
+        st.sidebar.warning(note)
+    forget_panel()
     if _cookie() == bid:
         return
     js = (
@@ -49,6 +56,27 @@ def remember_browser() -> None:
         " + (location.protocol === 'https:' ? '; Secure' : '');"
     )
     st.sidebar.html(f"<script>{js}</script>", unsafe_allow_javascript=True)
+
+
+def forget_browser() -> None:
+    """Button callback: drop this browser's runs and settings and start afresh under a new id (a shared computer)."""
+    ss = st.session_state
+    server.manager().forget(browser_id())
+    for k in list(ss.keys()):
+        del ss[k]
+    ss.browser_id = secrets.token_urlsafe(24)  # the cookie is rewritten with it on this run
+    ss.forgotten = True
+
+
+def forget_panel() -> None:
+    with st.sidebar.expander("This browser"):
+        if st.session_state.get("forgotten"):
+            st.success("Forgotten: this browser starts afresh, with none of the earlier runs or settings.")
+        st.caption(
+            "Your runs and choices belong to this browser (a cookie). On a shared computer, forget them when you "
+            "leave, so that the next person starts afresh."
+        )
+        st.button("Forget this browser", key="forget_browser", on_click=forget_browser)
 
 
 def current_digit(digits) -> np.ndarray:
@@ -119,9 +147,11 @@ def upload_panel(files: list) -> None:
     try:
         job, added = add_uploaded_weights(tensors[0].getvalue(), sidecars[0].getvalue(), tensors[0].name)
     except store.WeightsError as e:
-        st.error(f"Refused: {e}")
+        st.error(f"Refused: {text.plain(e, 400)}")  # the reason may quote the file
         return
     if added:
-        st.success(f"Loaded {job.label}. It is in the run history: pick it there and press Use these weights.")
+        st.success(
+            f"Loaded {text.plain(job.label)}. It is in the run history: pick it there and press Use these weights."
+        )
     else:
-        st.info(f"{job.label} is in your run history (the same weights are never added twice).")
+        st.info(f"{text.plain(job.label)} is in your run history (the same weights are never added twice).")

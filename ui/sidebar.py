@@ -7,32 +7,32 @@ import streamlit as st
 
 from ae_core.jobs import JobRefused
 from ae_core.registry import MODELS
-from ui import jobs, session
+from ui import jobs, session, text
 
 
 def job_status(job) -> None:
     p = job.progress
     if job.state == "queued":
-        st.info(f"{job.label}: waiting for a free training slot…")
+        st.info(f"{text.plain(job.label)}: waiting for a free training slot…")
     elif job.state == "running":
         frac = 0.0 if p is None else ((p.epoch - 1) + p.batch / p.batches) / p.epochs
-        text = (
+        status = (
             "starting…"
             if p is None
             else (f"epoch {p.epoch}/{p.epochs} · {p.images_per_s:,.0f} img/s · ETA {jobs.fmt_seconds(p.eta_s)}")
         )
-        st.progress(min(frac, 1.0), text=f"{job.label}: {text}")
+        st.progress(min(frac, 1.0), text=f"{text.plain(job.label)}: {status}")
         if len(job.loss_trace) > 1:
             st.line_chart(pd.DataFrame({"loss": job.loss_trace}), height=90, x_label="", y_label="")
         st.button("Stop", key=f"stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
     elif job.state == "failed":
-        st.error(f"{job.label} failed: {job.error}")
+        st.error(f"{text.plain(job.label)} failed: {text.plain(job.error, 400)}")
     else:
         last = job.history[-1] if job.history else None
         what = "finished" if job.state == "done" else f"stopped after {jobs.epochs_text(len(job.history))}"
-        st.success(f"{job.label} {what}" + (f"; loss {last.train_loss:.4f}." if last else "."))
+        st.success(f"{text.plain(job.label)} {what}" + (f"; loss {last.train_loss:.4f}." if last else "."))
         if job.note:
-            st.caption(job.note)
+            st.caption(text.plain(job.note, 400))
 
 
 def watch() -> None:
@@ -73,7 +73,7 @@ def retrain_panel() -> None:
         st.fragment(watch, run_every=1.0 if busy else None)()
         for k, run in jobs.active_runs().items():
             use_run = st.toggle(
-                f"{MODELS[k].name}: use run {run.label}",
+                f"{MODELS[k].name}: use run {text.plain(run.label)}",
                 value=True,
                 key=f"use-{k}-{run.id}",
                 help="Off: go back to the saved default weights.",

@@ -202,7 +202,7 @@ def test_classroom_mode_reserves_changes_everyone_sees_for_the_teacher(monkeypat
             (tmp_path / f.name).write_bytes(f.read_bytes())
     monkeypatch.setattr(store, "WEIGHTS_DIR", tmp_path)
     monkeypatch.setenv("AE_LAB_CLASSROOM", "1")
-    monkeypatch.setenv("AE_LAB_TEACHER_KEY", "s3cret-key")
+    monkeypatch.setenv("AE_LAB_TEACHER_KEY", "s3cret-key-for-the-class")
     before = (tmp_path / "dense_dae.json").read_bytes()
     _, files = dense_upload(0.25)
     student = upload_and_use(files)
@@ -212,7 +212,7 @@ def test_classroom_mode_reserves_changes_everyone_sees_for_the_teacher(monkeypat
     student.text_input(key="teacher_typed").input("guess")  # a form: typed and submitted in one run
     next(b for b in student.button if b.label == "Unlock").click().run()
     assert any("not the teacher key" in e.value for e in student.error) and student.button(key="tr_save").disabled
-    student.text_input(key="teacher_typed").input("s3cret-key")
+    student.text_input(key="teacher_typed").input("s3cret-key-for-the-class")
     next(b for b in student.button if b.label == "Unlock").click().run()
     teacher = student  # the same session, now unlocked
     assert not teacher.button(key="tr_save").disabled

@@ -117,3 +117,36 @@ def test_streamlit_config_pings_websockets_for_proxies():
 def test_readme_documents_deployment_and_says_the_image_was_not_built():
     for needle in ("docker build", "deploy/compose.yaml", "deploy/k8s", "app_port", "not built in CI"):
         assert needle in README, needle
+
+
+def shipped_env(setup: str) -> dict[str, str]:
+    """The environment a shipped set-up gives the app: the Dockerfile's ENV, plus what compose or Kubernetes add
+    (each runs the image built from that Dockerfile; Spaces runs the Dockerfile as it is)."""
+    env = {}
+    for line in re.findall(r"^ENV ((?:.*\\\n)*.*)$", DOCKERFILE, re.M):
+        env |= dict(re.findall(r"(\w+)=(\S+)", line))
+    if setup == "deploy/compose.yaml":
+        for s in yaml_docs(setup)[0]["services"].values():
+            env |= {k: str(v) for k, v in (s.get("environment") or {}).items() if not str(v).startswith("${")}
+    elif setup == "deploy/k8s/deployment.yaml":
+        container = k8s("Deployment")["spec"]["template"]["spec"]["containers"][0]
+        env |= {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    return env
+
+
+SETUPS = ["Dockerfile", "deploy/compose.yaml", "deploy/k8s/deployment.yaml"]
+
+
+def test_every_shipped_setup_turns_classroom_mode_on_and_ships_no_key():
+    for setup in SETUPS:
+        env = shipped_env(setup)
+        assert env.get("AE_LAB_CLASSROOM") == "1", setup
+        assert "AE_LAB_TEACHER_KEY" not in env, setup  # never a literal key in a file
+    compose = yaml_docs("deploy/compose.yaml")[0]["services"]
+    for name in ("app1", "app2"):
+        assert compose[name]["environment"]["AE_LAB_TEACHER_KEY"] == "${AE_LAB_TEACHER_KEY:-}"
+    container = k8s("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    key = next(e for e in container["env"] if e["name"] == "AE_LAB_TEACHER_KEY")
+    assert key["valueFrom"]["secretKeyRef"]["name"] == "ae-lab-teacher"
+    spaces = (ROOT / "deploy" / "spaces" / "README.md").read_text()
+    assert "sdk: docker" in spaces and "AE_LAB_TEACHER_KEY" in spaces  # the Dockerfile's ENV, a Space secret

@@ -1,0 +1,113 @@
+"""A fair share for every browser: per-owner run caps, a run-size cap, and a server-wide bound on held weights.
+
+The job manager asks this unit before it accepts a run and after every change to what it holds; the manager keeps
+its lock while it asks, so everything here is plain functions over the manager's own tables (no locks, no threads).
+A fresh browser id is free, so per-browser caps alone never bound the server: `held_bytes` and `max_owners` do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for annotations: quota never builds jobs
+    from .config import TrainConfig
+    from .jobs import Job
+
+
+@dataclass(frozen=True)
+class Limits:
+    running_per_owner: int = 1  # one browser trains one run at a time, so it never holds both server slots
+    queued_per_owner: int = 2  # room for "train all three models" from the Train page in one press
+    max_run_images: int | None = None  # epochs x training images per run (students in classroom mode); None: no cap
+    held_bytes: int = 128 * 2**20  # server-wide: weights and previews of finished runs and uploads of all browsers
+    max_owners: int = 10_000  # browsers remembered at once; a fresh id is free, so this bounds the tables
+
+
+class JobRefused(RuntimeError):
+    """A run the server will not take now (full, or this browser's share used); the message says what to do."""
+
+
+class QuotaExceeded(JobRefused):
+    """This browser already has its share of runs, or the run is larger than the class allows."""
+
+
+def run_images(cfg: TrainConfig) -> int:
+    """The size of a run: epochs x training images (what its time and the server's CPU grow with)."""
+    return int(cfg.epochs) * int(cfg.train_size)
+
+
+def admit(jobs: list[Job], owner: str, cfg: TrainConfig, limits: Limits, capped: bool) -> None:
+    """Raise QuotaExceeded if `owner` may not queue another run of this size. `capped`: the run-size cap applies
+    (a student in classroom mode; never the teacher)."""
+    mine = [j for j in jobs if j.owner == owner]
+    running = sum(j.state == "running" for j in mine)
+    queued = sum(j.state == "queued" for j in mine)
+    if running + queued >= limits.running_per_owner + limits.queued_per_owner:
+        raise QuotaExceeded(
+            f"You already have {running} run(s) training and {queued} waiting, the most one browser may have "
+            f"({limits.running_per_owner} training, {limits.queued_per_owner} waiting) so that everyone gets a turn. "
+            "Stop one, or start this when one has finished."
+        )
+    if capped and limits.max_run_images is not None and run_images(cfg) > limits.max_run_images:
+        raise QuotaExceeded(
+            f"This run is {cfg.epochs} epochs x {cfg.train_size:,} images = {run_images(cfg):,} images; in this class "
+            f"a student's run may have at most {limits.max_run_images:,}. Use fewer epochs or images (the Tutorial "
+            "recipe and Quick presets fit), or ask your teacher to lift the cap."
+        )
+
+
+def may_start(job: Job, jobs: list[Job], limits: Limits) -> bool:
+    """A queued job may take a free server slot when its owner has fewer than its share running."""
+    return sum(j.owner == job.owner and j.state == "running" for j in jobs) < limits.running_per_owner
+
+
+def _weights(job: Job) -> int:
+    model = job.model
+    return sum(p.numel() * p.element_size() for p in model.parameters()) if model is not None else 0
+
+
+def _previews(job: Job) -> int:
+    return sum(0 if a is None else a.nbytes for a in (job.preview_noisy, job.preview_out))
+
+
+def nbytes(job: Job) -> int:
+    """Memory a job holds: its weights plus its preview digits (its history and settings are a few KB)."""
+    return _weights(job) + _previews(job)
+
+
+def held(jobs: list[Job]) -> int:
+    """Bytes held by all jobs, counting weights shared by several jobs (the same upload in two browsers) once."""
+    models = {id(j.model): _weights(j) for j in jobs if j.model is not None}  # id() only within this sum
+    return sum(models.values()) + sum(_previews(j) for j in jobs)
+
+
+def to_evict(jobs: list[Job], last_seen: dict[str, float], limit: int) -> list[Job]:
+    """Finished jobs to drop so that held(jobs) <= limit: those of the browsers idle longest first, then each
+    browser's oldest. Running and queued jobs are never dropped (their owners are still there)."""
+    total = held(jobs)
+    if total <= limit:
+        return []
+    users: dict[int, int] = {}  # model -> jobs holding it: its weights are freed with the last one
+    for j in jobs:
+        if j.model is not None:
+            users[id(j.model)] = users.get(id(j.model), 0) + 1
+    done = sorted((j for j in jobs if not j.active), key=lambda j: (last_seen.get(j.owner, 0.0), j.finished or 0.0))
+    drop = []
+    for j in done:
+        if total <= limit:
+            break
+        drop.append(j)
+        total -= _previews(j)
+        if j.model is not None:
+            users[id(j.model)] -= 1
+            total -= _weights(j) if users[id(j.model)] == 0 else 0
+    return drop
+
+
+def owners_to_forget(last_seen: dict[str, float], busy: set[str], limit: int) -> list[str]:
+    """The idlest owners past `limit` remembered browsers (never one with a run training or waiting)."""
+    if len(last_seen) <= limit:
+        return []
+    idle = sorted((t, o) for o, t in last_seen.items() if o not in busy)
+    return [o for _, o in idle[: len(last_seen) - limit]]

@@ -1,0 +1,121 @@
+"""A fair share for every browser (ae_core/quota.py through the job manager): per-browser caps, the run-size cap,
+the server-wide bound on held weights, the bound on remembered browsers, and Forget this browser."""
+
+import time
+
+import pytest
+
+from ae_core.config import TrainConfig
+from ae_core.jobs import JobManager, JobRefused, Limits
+from ae_core.quota import QuotaExceeded, held, nbytes, run_images
+from tests.test_jobs import uploaded, wait_for
+
+TINY = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=512, val_split=0.125, device="cpu")
+LONG = TINY.replace(epochs=200, train_size=1000)
+
+
+@pytest.fixture
+def make(sample):
+    made = []
+
+    def build(**kw):
+        m = JobManager(data=sample, **kw)
+        made.append(m)
+        return m
+
+    yield build
+    for m in made:
+        for j in list(m._jobs.values()):
+            j.stop_event.set()
+        for t in list(m._threads.values()):
+            t.join(30)  # no training thread outlives its test
+
+
+def test_one_browser_with_ten_runs_never_blocks_another(make):
+    m = make(max_running=2, max_queued=4)
+    accepted, refused = [], []
+    for _ in range(10):
+        try:
+            accepted.append(m.submit("dense_dae", LONG, owner="greedy"))
+        except QuotaExceeded as e:
+            refused.append(str(e))
+    assert len(accepted) == 3 and len(refused) == 7  # 1 training + 2 waiting
+    assert "Stop one" in refused[0] and "1 training, 2 waiting" in refused[0]
+    other = m.submit("basic_ae", LONG, owner="student")
+    wait_for(lambda: other.state == "running")  # the second server slot goes to the other browser at once
+    assert [j.state for j in accepted] == ["running", "queued", "queued"]
+
+
+def test_a_browser_waiting_in_line_does_not_take_a_second_slot(make):
+    m = make(max_running=2, max_queued=4)
+    a1 = m.submit("dense_dae", LONG, owner="a")
+    a2 = m.submit("dense_dae", LONG, owner="a")
+    time.sleep(0.3)
+    assert a1.state == "running" and a2.state == "queued"  # a free slot, but a's share is one at a time
+    b = m.submit("dense_dae", LONG, owner="b")
+    wait_for(lambda: b.state == "running")
+    m.stop(a1.id, owner="a")
+    wait_for(lambda: a2.state == "running")  # a's next run follows its first
+
+
+def test_the_run_size_cap_applies_to_students_only(make):
+    m = make(limits=Limits(max_run_images=100_000))
+    big = TINY.replace(epochs=30, train_size=60_000)
+    assert run_images(big) == 1_800_000
+    with pytest.raises(QuotaExceeded, match="at most 100,000") as e:
+        m.submit("dense_dae", big, owner="student", capped=True)
+    assert "ask your teacher" in str(e.value) and isinstance(e.value, JobRefused)
+    m.submit("dense_dae", TINY, owner="student", capped=True)  # 512 images fit
+    teacher = m.submit("dense_dae", big, owner="teacher", capped=False)
+    assert teacher.state in ("queued", "running")
+    m.set_limits(Limits(max_run_images=None))  # the teacher lifts the cap
+    assert m.submit("basic_ae", big, owner="student2", capped=True).state in ("queued", "running")
+
+
+def test_held_weights_are_bounded_server_wide_and_the_idlest_go_first(make):
+    one = nbytes(uploaded(seed=0))
+    m = make(limits=Limits(held_bytes=int(one * 5.5)))
+    m.add_upload("idle", uploaded(seed=1))
+    m.add_upload("idle", uploaded(seed=2))
+    time.sleep(0.01)
+    for s in range(3, 7):  # 50 fresh browsers would do the same: every new id is free
+        m.heartbeat(f"fresh{s}")
+        m.add_upload(f"fresh{s}", uploaded(seed=s))
+    assert m.held_bytes() <= one * 5.5
+    assert [j.label for j in m.jobs_for("idle")] == ["upload seed 2"]  # the idlest browser's oldest went first
+    notes = m.notices("idle")
+    assert len(notes) == 1 and "upload seed 1" in notes[0] and "free memory" in notes[0]
+    assert m.notices("idle") == []  # each message once
+    assert all(len(m.jobs_for(f"fresh{s}")) == 1 for s in range(3, 7))
+
+
+def test_the_same_weights_uploaded_by_many_browsers_are_held_once(make):
+    m = make()
+    jobs = [m.add_upload(f"b{i}", uploaded(seed=7))[0] for i in range(20)]
+    assert len({id(j.model) for j in jobs}) == 1
+    assert held(jobs) == nbytes(jobs[0]) + 19 * (
+        nbytes(jobs[0]) - sum(p.numel() * 4 for p in jobs[0].model.parameters())
+    )
+
+
+def test_remembered_browsers_are_bounded(make):
+    m = make(limits=Limits(max_owners=5))
+    busy = m.submit("dense_dae", LONG, owner="busy")
+    for i in range(20):
+        m.heartbeat(f"visitor{i}")
+        m.add_upload(f"visitor{i}", uploaded(seed=i))
+    assert m.owners() <= 6 and busy.active and "busy" in m._seen  # a browser with a run training is never forgotten
+    assert m.jobs_for("visitor19") and not m.jobs_for("visitor0")
+
+
+def test_forget_this_browser_drops_its_runs_and_stops_its_training(make):
+    m = make()
+    done, _ = m.add_upload("shared-pc", uploaded(seed=3))
+    m.activate("shared-pc", done.id)
+    running = m.submit("dense_dae", LONG, owner="shared-pc")
+    other, _ = m.add_upload("someone", uploaded(seed=4))
+    assert m.forget("shared-pc") == 2
+    assert m.jobs_for("shared-pc") == [] and m.active_for("shared-pc") == {}
+    assert running.stop_event.is_set()
+    assert m.jobs_for("someone") == [other]
+    m.submit("dense_dae", TINY, owner="shared-pc")  # the same id may start afresh

@@ -1,0 +1,80 @@
+"""The teacher key's per-browser slow-down (ui/throttle.py), on a fake clock."""
+
+import threading
+import time
+
+from ui.throttle import KeyThrottle, Policy
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+        self.lock = threading.Lock()
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, s):
+        with self.lock:
+            self.t += s
+
+
+def throttle(**kw):
+    c = Clock()
+    return KeyThrottle(Policy(**kw), clock=c, sleep=c.sleep), c
+
+
+def test_the_delay_grows_with_each_failure_and_is_capped():
+    p = Policy()
+    assert p.delay(0) == 0 and p.delay(1) == 1.0 and p.delay(2) == 1.05 and p.delay(11) == 1.5
+    assert p.delay(10_000) == 30.0
+
+
+def test_thirty_wrong_keys_take_at_least_thirty_seconds_and_the_right_one_elsewhere_is_instant():
+    t, c = throttle()
+    start = c.t
+    for i in range(30):
+        assert t.attempt("mallory", lambda: False) == (False, i + 1)
+    assert c.t - start >= 30  # 51.75 s of answers
+    before = c.t
+    assert t.attempt("teacher", lambda: True) == (True, 0)
+    assert c.t == before  # another browser waits for nothing
+
+
+def test_a_right_key_clears_the_browsers_failures():
+    t, _ = throttle()
+    t.attempt("teacher", lambda: False)
+    assert t.failures("teacher") == 1
+    assert t.attempt("teacher", lambda: True) == (True, 0)
+    assert t.failures("teacher") == 0
+
+
+def test_failures_are_forgotten_an_hour_after_the_last():
+    t, c = throttle()
+    t.attempt("x", lambda: False)
+    c.t += 3601
+    assert t.failures("x") == 0
+
+
+def test_parallel_attempts_from_one_browser_wait_their_turn():
+    t = KeyThrottle(Policy(base_s=0.2, step_s=0.0))
+    t.attempt("m", lambda: False)  # one failure: every later attempt of "m" is spaced 0.2 s apart
+    checked = []
+    threads = [
+        threading.Thread(target=t.attempt, args=("m", lambda: checked.append(time.monotonic()) or False))
+        for _ in range(4)
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    checked.sort()
+    gaps = [b - a for a, b in zip(checked, checked[1:], strict=False)]
+    assert len(checked) == 4 and min(gaps) >= 0.15, gaps
+
+
+def test_the_table_is_bounded():
+    t, _ = throttle(max_browsers=3)
+    for i in range(10):
+        t.attempt(f"b{i}", lambda: False)
+    assert len(t._fails) == 3 and len(t._next) <= 3 and t.failures("b9") == 1 and t.failures("b0") == 0
