@@ -1,0 +1,133 @@
+"""An anonymous visitor of a public URL, at the protocol level, against a real server in classroom mode: what one
+browser can fill or exhaust for everyone (issue 18's proof). Each browser is a cookie, as the app sets it."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import torch
+
+from ae_core import store
+from harness import browser, procs, stclient
+
+pytestmark = pytest.mark.slow
+KEY = "a-teacher-key-nobody-guesses-" + secrets.token_urlsafe(8)
+
+
+def a_browser() -> dict[str, str]:
+    return {"ae_lab_browser": secrets.token_urlsafe(24)}  # what the page's cookie holds
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("abuse") / "server.log"
+    env = {"AE_LAB_CLASSROOM": "1", "AE_LAB_TEACHER_KEY": KEY, "AE_LAB_THREADS": "1", "AE_LAB_RUNS_MB": "8"}
+    with browser.streamlit_server(env=env, log_path=log) as url:
+        yield url, log
+
+
+def open_train(url: str, cookies: dict) -> stclient.Session:
+    s = stclient.Session(url, cookies=cookies)
+    run = s.open("train")
+    assert run.ok, stclient.describe(run)
+    return s
+
+
+def test_one_browser_with_ten_runs_never_blocks_another(server):
+    url, _ = server
+    greedy, fair = open_train(url, a_browser()), open_train(url, a_browser())
+    try:
+        greedy.set("rt_model", "Conv DAE")
+        greedy.set("rt_preset", "Tutorial recipe (all 60k images)")
+        refusals = []
+        for _ in range(10):
+            run = greedy.click("Start retraining")
+            assert run.ok, stclient.describe(run)
+            refusals += [e for e in run.errors if "You already have" in e]
+        assert len(refusals) == 7  # 1 training + 2 waiting were taken, the other 7 refused with what to do
+        assert "Stop one" in refusals[0]
+        fair.set("rt_model", "Conv DAE")
+        fair.set("rt_preset", "Tutorial recipe (all 60k images)")
+        t0 = time.monotonic()
+        run = fair.click("Start retraining")
+        assert run.ok and not run.errors, stclient.describe(run)
+        texts = " ".join(fair.texts())
+        assert "waiting for a free training slot" not in texts and "Retrain" in texts
+        while not any("epoch" in t or "starting" in t for t in fair.texts()):  # its run is training already
+            assert time.monotonic() - t0 < 30, fair.texts()
+            fair.rerun()
+            time.sleep(0.5)
+    finally:
+        for s in (greedy, fair):
+            for _ in range(4):  # stop whatever each started (one Stop button per run shown)
+                if "Stop" in s.buttons:
+                    s.click("Stop")
+            s.close()
+
+
+def conv_weights(shift: float) -> list[tuple[str, bytes, str]]:
+    _, m = store.load_model("conv_dae")
+    with torch.no_grad():
+        next(m.parameters()).add_(shift)  # other weights: another content, another run
+    blob, sidecar = store.to_bytes("conv_dae", m, {"name": "conv_dae"})
+    return [
+        (sidecar["tensor_file"], blob, "application/octet-stream"),
+        ("conv_dae.json", json.dumps(sidecar).encode(), "application/json"),
+    ]
+
+
+def test_fifty_fresh_browsers_uploading_weights_stay_under_the_memory_cap(server):
+    url, _ = server
+    pid = procs.server_pids([urlsplit(url).port])
+    first = a_browser()
+    s = open_train(url, first)
+    run = s.upload("tr_upload", conv_weights(0.001))
+    assert run.ok and any("Loaded upload" in t for t in s.texts()), s.texts()
+    s.close()
+    before = procs.rss_mb(pid)
+    for i in range(49):  # every new id is free: a fresh cookie each time
+        with stclient.Session(url, cookies=a_browser()) as s:
+            assert s.open("train").ok
+            run = s.upload("tr_upload", conv_weights(0.002 * (i + 2)))
+            assert run.ok and not run.errors, stclient.describe(run)
+    grown = procs.rss_mb(pid) - before
+    assert grown < 128, grown  # the README's stated default cap on held runs (this server holds at most 8 MB)
+    with stclient.Session(url, cookies=first) as s:  # the idlest browser's upload went first, and it is told so
+        s.open("train")
+        assert any("free memory for the class" in t for t in s.texts()), s.texts()
+
+
+def test_thirty_wrong_keys_take_thirty_seconds_and_the_teacher_unlocks_at_once(server):
+    url, log = server
+    mallory = open_train(url, a_browser())
+    teacher = open_train(url, a_browser())
+    done = {}
+
+    def guess():
+        t0 = time.monotonic()
+        for i in range(30):
+            mallory.widget("teacher_typed").value = f"guess-{i}-{secrets.token_hex(4)}"  # typed in the form
+            run = mallory.click("Unlock")
+            assert run.ok and any("not the teacher key" in e for e in run.errors), stclient.describe(run)
+        done["seconds"] = time.monotonic() - t0
+
+    th = threading.Thread(target=guess)
+    th.start()
+    time.sleep(5)  # mallory is a few attempts in, and slower with each
+    teacher.widget("teacher_typed").value = KEY
+    t0 = time.monotonic()
+    run = teacher.click("Unlock")
+    unlocked = time.monotonic() - t0
+    assert run.ok and not run.errors and "Lift the cap" in teacher.buttons, stclient.describe(run)
+    assert unlocked < 5, unlocked  # no wait for the teacher, whatever another browser does
+    th.join(300)
+    assert done["seconds"] >= 30, done
+    text = log.read_text()
+    assert text.count("Teacher key: wrong attempt") == 30 and "guess-" not in text
+    mallory.close()
+    teacher.close()

@@ -1,0 +1,69 @@
+"""A visitor's URL and file names are plain text on the page, and a shared computer can forget its browser
+(real Chromium against a real server)."""
+
+import os
+
+import pytest
+
+from harness import browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+HOSTILE = "[Sign in again](//example.org)"
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with browser.streamlit_server() as url:
+        yield url
+
+
+def no_errors(page) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def links_to_example(page) -> int:
+    """Links in app messages (toasts and alerts: none of ae-lab's own have any) or to the hostile host."""
+    return page.evaluate(
+        "() => [...document.querySelectorAll('a')].filter(a => a.href.includes('example')"
+        " || a.closest('[data-testid=stToast], [data-testid=stAlert]')).length"
+    )
+
+
+def test_url_text_in_a_notice_is_plain_text(app_url, tmp_path):
+    with browser.app_page(f"{app_url}/?{HOSTILE}=1&noise=%5Bx%5D(https://example.org)") as page:
+        toast = page.locator("[data-testid=stToast]")
+        toast.first.wait_for(timeout=60_000)
+        text = " ".join(toast.all_inner_texts())
+        assert "[Sign in again](//example.org)"[:20] in text and "Unknown noise type" in text
+        assert links_to_example(page) == 0
+        page.screenshot(path=str(tmp_path / "toast.png"))
+        if os.environ.get("AE_LAB_SHOTS"):
+            page.screenshot(path=os.path.join(os.environ["AE_LAB_SHOTS"], "toast.png"))
+        no_errors(page)
+
+
+def test_an_upload_name_is_plain_text(app_url, tmp_path):
+    with browser.app_page(app_url) as page:
+        page.get_by_text("Upload", exact=True).click()
+        bad = tmp_path / "[click me](https:__example.org) **now**.png"
+        bad.write_bytes(b"%PDF-1.4 not an image")
+        page.locator("input[type=file]").set_input_files(str(bad))
+        alert = page.get_by_text("is not a PNG, JPEG, BMP, GIF or WebP image")
+        alert.wait_for(timeout=30_000)
+        assert "[click me](https:__example.org) **now**.png" in page.locator("[data-testid=stAlert]").inner_text()
+        assert links_to_example(page) == 0
+        no_errors(page)
+
+
+def test_forget_this_browser_gives_a_new_id(app_url):
+    with browser.app_page(app_url) as page:
+        page.wait_for_function("() => document.cookie.includes('ae_lab_browser=')", timeout=60_000)
+        before = page.evaluate("() => document.cookie")
+        sidebar = page.locator("[data-testid=stSidebar]")
+        sidebar.get_by_text("This browser", exact=True).click()
+        sidebar.get_by_role("button", name="Forget this browser").click()
+        sidebar.get_by_text("Forgotten: this browser starts afresh").wait_for(timeout=30_000)
+        page.wait_for_function("(b) => document.cookie !== b", arg=before, timeout=30_000)
+        if os.environ.get("AE_LAB_SHOTS"):
+            page.screenshot(path=os.path.join(os.environ["AE_LAB_SHOTS"], "forget.png"), full_page=True)
+        no_errors(page)
