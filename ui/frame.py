@@ -10,9 +10,10 @@ import streamlit as st
 
 
 def setup() -> None:
-    from ui import lesson
+    from ui import classroom, lesson
 
     st.set_page_config(page_title="ae-lab", page_icon="✏️", layout="wide")
+    classroom.startup_check()  # a refused teacher key is logged on the first page anyone opens, whichever it is
     # 28x28 images are sent as they are and upscaled by the browser without blurring.
     st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
     lesson.init()
