@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -8,6 +9,11 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AE_LAB_OFFLINE", "1")  # never try a download from the test suite
 os.environ.setdefault("AE_LAB_THREADS", str(os.cpu_count() or 1))  # the app defaults to 1 per process
 os.environ.setdefault("MNIST_DIR", str(ROOT.parent / "shared" / "mnist"))
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of escaped plain text (ui/text.plain): escapes resolved, word joiners gone."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def has_full_mnist() -> bool:

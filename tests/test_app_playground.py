@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import images
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
 
 pytestmark = pytest.mark.slow
 
@@ -134,11 +134,6 @@ def test_upload_errors_show_messages(name, data, message):
     assert not at.exception
     assert any(message in e.value and name in shown(e.value) for e in at.error)
     assert not scores(at)
-
-
-def shown(markdown: str) -> str:
-    """What a reader sees of escaped plain text (ui/text.plain): escapes resolved, word joiners gone."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def test_good_upload_runs_all_models():

@@ -5,7 +5,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests import images
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def test_bad_upload_gets_a_clear_message(at, name):
     data, message = CASES[name]
     at.file_uploader(key="pg_upload").set_value((name, data, "image/png")).run()
     assert not at.exception
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(shown(e.value) for e in at.error)
     assert message in errors and name in errors
     assert "Traceback" not in errors
     assert not any("ae-row" in h.proto.body for h in at.get("html"))  # no model ran
