@@ -94,8 +94,9 @@ def _logged_in_email() -> str | None:
 
 def startup_check() -> None:
     """Log, once per process, why classroom mode is read-only (called on every page run; cheap after the first)."""
-    _key()  # logs a key that is too short
-    if enabled() and not _key() and not oidc_configured() and not _raw_key():  # a refused key has its own line
+    if _key() or not enabled():  # _key() logs a key that is too short
+        return
+    if not oidc_configured() and not _raw_key():  # a refused key already has its own line
         _log_once(
             logging.WARNING,
             "Classroom mode is on without a usable teacher credential: the shared weights are read-only in the app.",
