@@ -2,8 +2,8 @@
 
 Runs belong to an owner: the app passes the browser's id (a cookie), so a refresh or a reconnect finds the same
 runs, and the orphan timeout counts from the last heartbeat of any tab of that browser. Each owner keeps its own
-history (uploaded weights included) and its own choice of active runs. Everything here is guarded by one lock. What one browser may hold or start, and the server-wide bound on
-held weights, are decided by ae_core/quota.py.
+history (uploaded weights included) and its own choice of active runs. Everything here is guarded by one lock.
+What one browser may hold or start, and the server-wide bound on held weights, are decided by ae_core/quota.py.
 
 No Streamlit here: the app keeps one JobManager in st.cache_resource and polls it.
 """

@@ -159,7 +159,6 @@ def teacher_panel() -> None:
         return
     from ui import server, session
 
-    startup_check()
     with st.expander("Teacher", expanded=is_teacher()):
         if is_teacher():
             _cap_controls(server.manager())

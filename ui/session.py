@@ -47,7 +47,7 @@ def remember_browser() -> None:
     manager = server.manager()
     manager.heartbeat(bid)
     for note in manager.notices(bid):
-        st.sidebar.warning(note)
+        st.sidebar.warning(text.plain(note, 400))  # it names the run, whose label may come from a file
     forget_panel()
     if _cookie() == bid:
         return
