@@ -13,13 +13,18 @@ from harness.browser import ROOT, free_port
 
 
 @contextlib.contextmanager
-def nginx_front(ports: list[int]):
-    """Debian's nginx on a free loopback port, in front of the replicas (deploy/nginx.conf with the ports filled in)."""
+def nginx_front(ports: list[int], name_upstream: bool = False):
+    """Debian's nginx on a free loopback port, in front of the replicas (deploy/nginx.conf with the ports filled in).
+    name_upstream: every response also says which replica served it (header X-AE-Upstream), for tests."""
     front = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="ae-lab-nginx-"))
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     conf = conf.replace("127.0.0.1:8501", f"127.0.0.1:{ports[0]}").replace("127.0.0.1:8502", f"127.0.0.1:{ports[1]}")
     conf = conf.replace("listen 127.0.0.1:8080", f"listen 127.0.0.1:{front}").replace("/tmp/ae-lab-nginx", str(tmp))
+    if name_upstream:
+        conf = conf.replace(
+            "proxy_buffering off;", "proxy_buffering off;\n            add_header X-AE-Upstream $upstream_addr;"
+        )
     (tmp / "nginx.conf").write_text(conf)
     proc = subprocess.Popen(
         [
