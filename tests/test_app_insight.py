@@ -16,6 +16,10 @@ def test_scoreboard_page_and_noise_change(small_sweeps):
     at.switch_page("pages/scoreboard.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Scoreboard"
+    # The sweep size set here is the one used, even when ui.server was imported earlier in the run.
+    assert any(c.value.startswith("On 200 digits of the MNIST test set") for c in at.caption), [
+        c.value for c in at.caption
+    ]
     table = at.dataframe[0].value
     assert list(table[""]) == ["Basic AE", "Dense DAE", "Conv DAE", "Noisy input", "Median 3×3"]
     assert table.set_index("")["PSNR (dB)"]["Conv DAE"] > table.set_index("")["PSNR (dB)"]["Noisy input"]

@@ -27,7 +27,6 @@ from ae_core.registry import MODELS  # noqa: E402
 
 configure_threads()
 
-SUBSET = int(os.environ.get("AE_LAB_SWEEP_DIGITS", 1000))  # digits for the curves and the noise matrix
 CACHE_MB = int(os.environ.get("AE_LAB_CACHE_MB", 1024))  # cap on the Scoreboard and Inside results kept in memory
 ROW_CACHE_MB = int(os.environ.get("AE_LAB_ROW_CACHE_MB", 128))  # playground rows: about 60 KB each
 
@@ -82,17 +81,27 @@ def curve_precision() -> str:
     return precision.resolve("auto", torch.device("cpu"))
 
 
-@st.cache_resource(show_spinner=False)
+def sweep_size() -> int:
+    """Digits for the curves, the noise matrix and the code spaces (AE_LAB_SWEEP_DIGITS, default 1,000). Read on each
+    call, not at import, so a setting made after the first import (a test, a restart with new settings) holds."""
+    return int(os.environ.get("AE_LAB_SWEEP_DIGITS", 1000))
+
+
 def subset() -> data.Digits:
-    """A fixed, class-balanced subset of the test set for sweeps."""
+    """A fixed, seeded subset of the test set for sweeps (the same digits for everyone at one size)."""
+    return _subset(sweep_size())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _subset(n: int) -> data.Digits:
     import torch
 
     d = test_set()
-    if len(d) <= SUBSET:
+    if len(d) <= n:
         return d
     g = torch.Generator().manual_seed(0)
-    idx = torch.randperm(len(d), generator=g)[:SUBSET].sort().values
-    return data.Digits(d.images[idx], d.labels[idx], f"{SUBSET:,} digits of the {d.source}", full=False)
+    idx = torch.randperm(len(d), generator=g)[:n].sort().values
+    return data.Digits(d.images[idx], d.labels[idx], f"{n:,} digits of the {d.source}", full=False)
 
 
 @st.cache_resource(show_spinner=False)
