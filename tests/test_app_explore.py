@@ -115,10 +115,18 @@ def test_a_lesson_link_shows_only_the_chosen_controls_and_keeps_hidden_values():
     assert [c.value for c in at.caption if c.value.startswith("Set for this lesson")] == fixed
 
 
-def test_a_lesson_session_cannot_change_what_others_see():
-    """Runs and uploads stay the student's own; Save as default / Restore shipped are refused in a lesson."""
+LESSON_REFUSAL = "This is a lesson link: the weights everyone uses cannot be changed from it."
+
+
+def test_a_lesson_session_cannot_change_what_others_see(weights_copy, monkeypatch):
+    """Runs and uploads stay the student's own; Save as default / Restore shipped are refused in a lesson, by the
+    server too: the buttons are only disabled in the browser, and a client can send the click anyway."""
+    from ae_core import store
     from tests.reliability.test_concurrency import dense_upload
 
+    monkeypatch.setattr(store, "WEIGHTS_DIR", weights_copy)
+    (weights_copy / "dense_dae.prev.json").write_bytes((weights_copy / "dense_dae.json").read_bytes())
+    files_before = {p.name: p.read_bytes() for p in weights_copy.iterdir()}
     at = lesson_app({"hide": "seed"})  # the Train page is there: only the seed is hidden
     at.switch_page("pages/train.py").run()
     _, files = dense_upload(0.2)
@@ -127,6 +135,40 @@ def test_a_lesson_session_cannot_change_what_others_see():
     assert not at.exception, [e.value for e in at.exception]
     save, restore = at.button(key="tr_save"), at.button(key="tr_restore")
     assert save.disabled and restore.disabled and "lesson link" in save.help
+    assert {p.name: p.read_bytes() for p in weights_copy.iterdir()} == files_before
+
+
+def _guards_in_a_lesson():
+    """A lesson session that calls the Train page's actions directly, as a forged click would reach them (Streamlit
+    drops a disabled button's click, so the server-side guard is the second line, and it is tested on its own)."""
+    import streamlit as st
+
+    from ae_core.jobs import uploaded_job
+    from tests.reliability.test_concurrency import dense_upload
+    from ui import jobs, lesson
+
+    lesson.init()
+    _, files = dense_upload(0.2)
+    job = uploaded_job(files[0][1], files[1][1], "forged.safetensors")
+    for ok, msg in (jobs.save_as_default(job), jobs.restore_shipped("dense_dae")):
+        (st.success if ok else st.error)(msg)
+
+
+def test_a_lesson_session_refuses_a_forged_save_or_restore(weights_copy, monkeypatch):
+    from ae_core import store
+
+    monkeypatch.setattr(store, "WEIGHTS_DIR", weights_copy)
+    (weights_copy / "dense_dae.prev.json").write_bytes((weights_copy / "dense_dae.json").read_bytes())
+    files_before = {p.name: p.read_bytes() for p in weights_copy.iterdir()}
+    at = AppTest.from_function(_guards_in_a_lesson, default_timeout=120)
+    at.query_params["hide"] = "seed"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [LESSON_REFUSAL] * 2 and not at.success
+    assert {p.name: p.read_bytes() for p in weights_copy.iterdir()} == files_before
+    at = AppTest.from_function(_guards_in_a_lesson, default_timeout=120).run()  # the same outside a lesson: saved
+    assert not at.exception and len(at.success) == 2, [e.value for e in at.error]
+    assert {p.name: p.read_bytes() for p in weights_copy.iterdir()} != files_before
 
 
 def test_hiding_retrain_removes_the_train_page():

@@ -124,7 +124,7 @@ def restore_shipped(key: str) -> tuple[bool, str]:
     if not classroom.may_change_defaults():
         return False, classroom.why_not()
     try:
-        store.restore(key, "shipped")
+        store.restore(key, "shipped", store.WEIGHTS_DIR)
     except store.WeightsError as e:
         return False, str(e)
     return True, f"Restored the shipped {MODELS[key].name} weights; the replaced ones are the backup now."
