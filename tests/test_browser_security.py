@@ -67,3 +67,38 @@ def test_forget_this_browser_gives_a_new_id(app_url):
         if os.environ.get("AE_LAB_SHOTS"):
             page.screenshot(path=os.path.join(os.environ["AE_LAB_SHOTS"], "forget.png"), full_page=True)
         no_errors(page)
+
+
+BROWSER_COOKIE = "() => (document.cookie.match(/(?:^|; )ae_lab_browser=([^;]*)/) || [])[1] || ''"
+
+
+def open_with_cookie(b, url: str, value: str):
+    ctx = b.new_context(viewport={"width": 1400, "height": 1100})
+    ctx.add_cookies([{"name": "ae_lab_browser", "value": value, "url": url}])
+    page = ctx.new_page()
+    page.goto(url)
+    page.wait_for_function(f"() => document.querySelectorAll('{browser.OUTPUT_IMGS}').length >= 7", timeout=60_000)
+    return page
+
+
+def test_a_malformed_or_unknown_browser_cookie_is_harmless(app_url):
+    """A cookie that is not exactly a 32-character token is ignored and replaced by a fresh one; a well-formed token
+    the server never issued is just an empty browser. Neither breaks the page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = browser.launch(p)
+        for bad in ("..%2F..%2Fetc%2Fpasswd", "x" * 33, "<script>alert(1)</script>", "a" * 3000, "short"):
+            page = open_with_cookie(b, app_url, bad)
+            page.wait_for_function(f"(bad) => ({BROWSER_COOKIE})() !== bad", arg=bad, timeout=30_000)
+            fresh = page.evaluate(BROWSER_COOKIE)
+            assert len(fresh) == 32 and fresh.replace("-", "").replace("_", "").isalnum(), fresh
+            no_errors(page)
+            page.context.close()
+        unknown = "Z" * 32
+        page = open_with_cookie(b, app_url, unknown)
+        browser.wait_idle(page, 60)
+        assert page.evaluate(BROWSER_COOKIE) == unknown  # kept: a valid id with nothing behind it yet
+        assert page.locator("[data-testid=stSidebar] [data-testid=stProgress]").count() == 0
+        no_errors(page)
+        b.close()

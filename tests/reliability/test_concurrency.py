@@ -133,7 +133,9 @@ def test_no_request_changes_the_thread_count(monkeypatch):
 
 
 def test_a_refresh_finds_the_running_job_again(monkeypatch):
-    """The browser's cookie brings the same id to the new session (set here as the cookie would)."""
+    """A new session with the same browser id (what the cookie carries in a browser) finds the running job again.
+    The cookie itself is read in a real browser: tests/test_browser_multiuser.py reloads a page in the middle of a
+    run, and tests/test_browser_security.py sends malformed and unknown cookies."""
     monkeypatch.setenv("AE_LAB_ORPHAN_TIMEOUT", "600")
     first = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     first.session_state["browser_id"] = "b" * 32
