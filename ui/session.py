@@ -131,10 +131,14 @@ def models_or_errors() -> tuple[dict, dict[str, str], dict[str, str]]:
 
 def add_uploaded_weights(blob: bytes, sidecar: bytes, filename: str):
     """Validate uploaded weights and add them to this browser's runs, once per content.
-    Returns (job, added now?); raises store.WeightsError with the reason."""
+    Returns (job, added now?); raises store.WeightsError with the reason. Like a run, an upload remembers the default
+    weights it arrived over: Save as default refuses it if someone else saved meanwhile, instead of silently
+    replacing their save."""
     from ae_core.jobs import uploaded_job
 
-    return server.manager().add_upload(browser_id(), uploaded_job(blob, sidecar, filename))
+    job = uploaded_job(blob, sidecar, filename)
+    job.base_sha = (server.sidecar_of(job.key) or {}).get("sha256")
+    return server.manager().add_upload(browser_id(), job)
 
 
 def upload_panel(files: list) -> None:

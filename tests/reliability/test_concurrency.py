@@ -17,31 +17,83 @@ from tests.test_app_playground import image_urls
 TINY = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=512, val_split=0.125, device="cpu")
 
 
-def test_two_sessions_save_as_default_one_wins_cleanly(tmp_path, sample):
+def test_two_saves_from_the_same_start_one_wins_cleanly(tmp_path, sample):
+    """Two runs that began from the same default weights, saved at the same moment (a barrier; the save lock is held
+    until both are waiting for it): whatever the order, exactly one lands and the other is told why."""
     mgr = JobManager(data=sample)
     first = store.save("dense_dae", store.build("dense_dae", 1), {}, tmp_path)
     a = mgr.wait(mgr.submit("dense_dae", TINY, "alice", base_sha=first["sha256"]).id)
     b = mgr.wait(mgr.submit("dense_dae", TINY.replace(seed=5), "bob", base_sha=first["sha256"]).id)
-    results = {}
+    results, waiting = {}, threading.Barrier(3)
 
     def save(job, who):
+        waiting.wait(30)
         try:
             results[who] = store.save(job.key, job.model, job.meta(), tmp_path, expect_sha=job.base_sha)["sha256"]
         except store.WeightsError as e:
             results[who] = e
 
     threads = [threading.Thread(target=save, args=(j, w)) for j, w in ((a, "alice"), (b, "bob"))]
-    for t in threads:
-        t.start()
+    with store.save_lock(tmp_path):  # both saves start while another save holds the folder
+        for t in threads:
+            t.start()
+        waiting.wait(30)
     for t in threads:
         t.join()
     winners = [w for w, r in results.items() if isinstance(r, str)]
     losers = [r for r in results.values() if isinstance(r, store.WeightsError)]
-    assert len(winners) == 1 and len(losers) == 1
-    assert "changed by someone else" in str(losers[0]) or "Another save" in str(losers[0])
-    sidecar, _ = store.load_model("dense_dae", tmp_path)  # file and sidecar agree
-    assert sidecar["sha256"] == results[winners[0]]
+    assert len(winners) == 1 and len(losers) == 1, results
+    assert "was changed by someone else since you started" in str(losers[0])
+    sidecar, model = store.load_model("dense_dae", tmp_path)  # file and sidecar agree: the winner's weights
+    winner = a if winners == ["alice"] else b
+    assert sidecar["sha256"] == results[winners[0]] == store.content_sha("dense_dae", winner.model)
     assert store.load("dense_dae.prev", tmp_path)[0]["sha256"] == first["sha256"]
+
+
+def test_two_browsers_press_save_as_default_at_once(tmp_path):
+    """The page's own Save as default, from two browsers on a real server, pressed at the same moment: both uploads
+    began from the shipped weights, so one is saved and the other is refused with the reason; the files are the
+    winner's, whole."""
+    from harness import browser, stclient
+    from tests.reliability.test_multiuser import shifted_dense
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for f in (ROOT / "weights").iterdir():
+        if f.suffix in (".json", ".safetensors"):
+            (weights / f.name).write_bytes(f.read_bytes())
+    shipped = json.loads((weights / "dense_dae.json").read_text())["sha256"]
+    ups = {"a": shifted_dense(0.3), "b": shifted_dense(-0.3)}
+    said, barrier = {}, threading.Barrier(2)
+
+    def browser_session(url, who):
+        _, blob, sidecar = ups[who]
+        with stclient.Session(url) as s:
+            assert s.open("train").ok
+            files = [
+                (f"mine-{who}.safetensors", blob, "application/octet-stream"),
+                ("dense_dae.json", sidecar, "text/json"),
+            ]
+            assert s.upload("tr_upload", files).ok
+            assert s.click("Use these weights").ok
+            barrier.wait(60)
+            assert s.click("Save as default").ok
+            said[who] = [t for t in s.texts() if "Saved upload" in t or "Not saved" in t]
+
+    with browser.streamlit_server(env={"AE_LAB_WEIGHTS": str(weights)}, log_path=tmp_path / "server.log") as url:
+        threads = [threading.Thread(target=browser_session, args=(url, w)) for w in ups]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+    assert sorted(said) == ["a", "b"], said
+    saved = [w for w, texts in said.items() if texts and texts[0].startswith("Saved upload")]
+    refused = [w for w, texts in said.items() if texts and "was changed by someone else since you started" in texts[0]]
+    assert len(saved) == 1 and len(refused) == 1, said
+    sidecar, model = store.load_model("dense_dae", weights)
+    assert sidecar["sha256"] == store.content_sha("dense_dae", ups[saved[0]][0])
+    assert store.load("dense_dae.prev", weights)[0]["sha256"] == shipped
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
 def dense_upload(shift: float):
