@@ -119,6 +119,7 @@ def run_capacity(url: str, sessions: int, seconds: float, arrival: float, pids: 
     }
     for kind, values in sorted(tally.by_kind.items()):
         out[f"{kind.replace(' ', '_')}_p95_ms"] = quantile_ms(values, 0.95)
+        out[f"{kind.replace(' ', '_')}_n"] = len(values)
     if tally.errors:
         out["first_errors"] = tally.errors[:3]
     return out

@@ -59,8 +59,13 @@ def test_feature_maps_and_filters(sample):
 
 def test_repeat_returns_each_pass(sample):
     _, m = store.load_model("dense_dae")
-    outs = inspect.repeat(m, sample.batch(slice(0, 2)), 5)
+    x = sample.batch(slice(0, 2))
+    outs = inspect.repeat(m, x, 5)
     assert len(outs) == 5 and all(o.shape == (2, 1, 28, 28) for o in outs)
+    assert torch.equal(outs[0], inspect.run(m, x)[0])
+    for prev, nxt in zip(outs, outs[1:], strict=False):  # each pass is fed the one before it
+        assert torch.equal(nxt, inspect.run(m, prev)[0])
+        assert not torch.equal(nxt, prev)
 
 
 def test_tables_and_feature_maps_never_disturb_forward_passes_in_other_threads(sample):

@@ -28,7 +28,15 @@ def test_browser_load_bench_slides_switches_and_draws():
     assert r["actions"] >= 11 and r["slider_moves"] >= 5  # the 11th action is the first drawing
     for key in ("p50_ms", "p95_ms", "driver_p50_ms", "digit_switch_p50_ms", "draw_p50_ms"):
         assert r[key] is not None and r[key] > 0, (key, r)
-    assert r["p50_ms"] <= r["p95_ms"]
+
+
+def test_quantiles_are_nearest_rank_over_the_sorted_samples():
+    """The benches' one summary function, on samples whose quantiles are known (unsorted, in seconds)."""
+    from harness.procs import quantile_ms
+
+    samples = [i / 1000 for i in range(100, 0, -1)]  # 100 ms down to 1 ms
+    assert [quantile_ms(samples, q) for q in (0.0, 0.5, 0.95, 0.99, 1.0)] == [1.0, 51.0, 96.0, 100.0, 100.0]
+    assert quantile_ms([0.25], 0.99) == 250.0 and quantile_ms([], 0.5) is None
 
 
 def test_capacity_bench_measures_every_action_of_protocol_sessions(tmp_path):
@@ -37,7 +45,8 @@ def test_capacity_bench_measures_every_action_of_protocol_sessions(tmp_path):
         (r,) = bench("capacity.py", *args, "--json", str(tmp_path / "c.jsonl"), "--plot", str(tmp_path / "c.png"))
     assert r["sessions"] == 2 and r["errors"] == 0, r
     assert r["actions"] >= 2 * 3  # about one action per session every 2 s for 8 s
-    assert 0 < r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] and r["load_p95_ms"] > 0
+    assert r["p50_ms"] > 0 and r["load_p95_ms"] > 0
+    assert sum(v for k, v in r.items() if k.endswith("_n")) == r["actions"]  # every action is counted under its kind
     assert r["rss_end_mb"] > 100 and 0 < r["server_cpu_share"] <= 1
     assert json.loads((tmp_path / "c.jsonl").read_text()) == r
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
