@@ -5,6 +5,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ae_core.registry import MODELS
 from tests.conftest import ROOT
 from ui import params
 
@@ -54,25 +55,42 @@ def test_the_pc_sliders_redraw_all_three_models(monkeypatch):
     assert len(nearest_captions(at)) == 3
 
 
+def images(at) -> dict[str, str]:
+    """{caption: image url} of the page's captioned images (the url names the PNG's content)."""
+    return {c: u for el in at.get("image") for c, u in zip(el.captions, el.value, strict=True) if c}
+
+
 def test_code_sliders_and_the_walk(monkeypatch):
     monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
     at = explorer()
     for model in ("basic_ae", "dense_dae", "conv_dae"):
         at.radio(key="ex_unit_model").set_value(model).run()
         units = [s for s in at.slider if s.key and s.key.startswith(f"ex_u_{model}_")]
+        own = [s.value for s in units]
         assert len(units) == 8
         if model == "conv_dae":
-            assert all(s.value == 1.0 for s in units)  # a factor on the digit's own channel
+            assert all(v == 1.0 for v in own)  # a factor on the digit's own channel
+        shown = images(at)
+        assert shown["with your code changes"] == shown["your digit's reconstruction"]  # nothing changed yet
         units[0].set_value(units[0].max).run()
         assert not at.exception
+        shown = images(at)
+        assert shown["with your code changes"] != shown["your digit's reconstruction"]
         at.button(key="ex_unit_reset").click().run()
         units = [s for s in at.slider if s.key and s.key.startswith(f"ex_u_{model}_")]
-        assert len(units) == 8 and (model != "conv_dae" or all(s.value == 1.0 for s in units))
+        assert [s.value for s in units] == own  # back to the digit's own code
+        assert images(at)["with your code changes"] == images(at)["your digit's reconstruction"]
+    strip = [u for c, u in images(at).items() if "step" in c]
+    assert not strip  # the animation runs only on a press of Walk
+    grids = [u for el in at.get("image") for c, u in zip(el.captions, el.value, strict=True) if not c]
     at.number_input(key="ex_walk_b").set_value(7).run()
-    at.button(key="ex_walk_go").click().run()
-    assert not at.exception
     strips = [c.value for c in at.caption if "10 steps along a straight line" in c.value]
     assert len(strips) == 3 and all("test #0 → #7" in s for s in strips)
+    assert [u for el in at.get("image") for c, u in zip(el.captions, el.value, strict=True) if not c] != grids
+    at.button(key="ex_walk_go").click().run()
+    assert not at.exception
+    last = sorted(c for c in images(at) if "step" in c)
+    assert last == [f"{MODELS[k].name}: step 10/10" for k in ("basic_ae", "conv_dae", "dense_dae")], last
 
 
 def test_code_spaces_are_cached_once_per_weights_for_every_session(monkeypatch):
