@@ -31,12 +31,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Served(str):
+    """The base URL of a running server (a str), with the path of its log."""
+
+    log: Path
+
+
+ERROR_BOX = "[data-testid=stException]"
+
+
+def server_errors(url: Served, since: int = 0) -> str:
+    """The server log's text after byte `since`, if it holds an uncaught exception (the page shows none: the config
+    sets showErrorDetails = "none"); else ""."""
+    text = url.log.read_bytes()[since:].decode(errors="replace")
+    return text if "Traceback" in text or "Uncaught app exception" in text else ""
+
+
+def assert_clean(page, url: Served, since: int = 0) -> None:
+    """No error box on the page, and no exception in the server log since byte `since`."""
+    assert page.locator(ERROR_BOX).count() == 0, "an error box is on the page"
+    errors = server_errors(url, since)
+    assert not errors, errors[-3000:]
+
+
 @contextlib.contextmanager
 def streamlit_server(
     script: str | Path = ROOT / "app.py", env: dict | None = None, timeout: float = 90, log_path: Path | None = None
 ):
-    """Run `streamlit run script` on a free loopback port; yields the base URL. The server's output goes to log_path
-    (default: a file in TMPDIR named after the port)."""
+    """Run `streamlit run script` on a free loopback port; yields the base URL (a Served, with .log). The server's
+    output goes to log_path (default: a file in TMPDIR named after the port), unbuffered, so a check reads it all."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -55,8 +78,10 @@ def streamlit_server(
     ]
     log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"ae-lab-streamlit-{port}.log"
     log = open(log_path, "w")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = Served(f"http://127.0.0.1:{port}")
+    url.log = Path(log_path)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -96,8 +96,8 @@ class Session:
 
     # --- connection ---------------------------------------------------------------------------------------------
     def connect(self) -> None:
-        """Like a browser: fetch the health endpoint first (it sets the XSRF cookie, which is also what a sticky
-        proxy hashes on), then open the WebSocket with the cookies."""
+        """Like a browser: fetch the health endpoint first (it sets the XSRF cookie, and a sticky proxy its route
+        cookie), then open the WebSocket with the cookies."""
         self._xsrf_cookie()
         ws_url = "ws" + self.url[len("http") :] + "/_stcore/stream"
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else None
@@ -217,8 +217,7 @@ class Session:
             with urllib.request.urlopen(self.url + "/_stcore/health", timeout=self.timeout) as r:
                 for header in r.headers.get_all("Set-Cookie") or []:
                     name, _, rest = header.partition("=")
-                    if name.strip() == "_streamlit_xsrf":
-                        self.cookies["_streamlit_xsrf"] = rest.split(";", 1)[0]
+                    self.cookies.setdefault(name.strip(), rest.split(";", 1)[0])
         return self.cookies.get("_streamlit_xsrf")
 
     def _put(self, upload_url: str, name: str, content: bytes, mime: str, xsrf: str | None) -> None:
@@ -234,7 +233,9 @@ class Session:
         url = upload_url if upload_url.startswith("http") else self.url + upload_url
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         if xsrf:
-            headers |= {"X-Xsrftoken": xsrf, "Cookie": f"_streamlit_xsrf={xsrf}"}
+            headers["X-Xsrftoken"] = xsrf
+        if self.cookies:  # all of them, as a browser sends: the route cookie keeps the upload on the session's replica
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         r = urllib.request.Request(url, data=body, method="PUT", headers=headers)
         with urllib.request.urlopen(r, timeout=self.timeout) as resp:
             if resp.status >= 300:

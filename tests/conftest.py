@@ -39,6 +39,28 @@ needs_mnist = pytest.mark.usefixtures("full_mnist")
 
 
 @pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """One real ae-lab server for the browser tests that can share it (each uses its own browser, so its own
+    session and runs). Sweeps use 300 digits, enough for every chart and plane."""
+    from harness import browser
+
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "300"}, log_path=log) as url:
+        yield url
+
+
+@pytest.fixture
+def app_url(app_server):
+    """The shared server's URL; the test fails if the server logged an uncaught exception while it ran."""
+    from harness import browser
+
+    start = app_server.log.stat().st_size
+    yield app_server
+    errors = browser.server_errors(app_server, start)
+    assert not errors, errors[-3000:]
+
+
+@pytest.fixture(scope="session")
 def sample():
     from ae_core.data import load_sample
 

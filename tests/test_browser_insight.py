@@ -7,8 +7,8 @@ from harness import browser
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_scoreboard_and_inside_pages(tmp_path):
-    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "200"}) as url, browser.app_page(url, 1400) as page:
+def test_scoreboard_and_inside_pages(app_url, tmp_path):
+    with browser.app_page(app_url, 1400) as page:
         page.get_by_role("link", name="Scoreboard").click()
         page.get_by_text("Test set at Gaussian 0.5").wait_for(timeout=120_000)
         charts = page.locator("[data-testid='stVegaLiteChart']")
@@ -29,7 +29,7 @@ def test_scoreboard_and_inside_pages(tmp_path):
             timeout=60_000,
         )
         assert charts.first.screenshot() != before  # the robustness curve was redrawn for masking noise
-        assert "Traceback" not in page.inner_text("body")
+        browser.assert_clean(page, app_url)
 
         page.get_by_role("link", name="Inside the models").click()
         page.get_by_role("heading", name="Inside the models").wait_for(timeout=60_000)
@@ -38,3 +38,5 @@ def test_scoreboard_and_inside_pages(tmp_path):
         page.get_by_role("tab", name="Conv DAE").click()
         page.get_by_text("→ 4×4×32 →").wait_for(timeout=30_000)  # the tutorial's bottleneck, in the shape story
         page.screenshot(path=str(tmp_path / "inside.png"), full_page=True)
+        browser.wait_idle(page)
+        browser.assert_clean(page, app_url)

@@ -16,4 +16,5 @@ def test_offline_without_dataset_uses_the_bundled_sample(tmp_path):
         assert "bundled sample (1,000 MNIST test digits)" in text
         assert "Set MNIST_DIR" in text  # how to provide the full dataset
         assert "Test digit #0, label 7, from the bundled sample" in text
-        assert "Traceback" not in text
+        browser.wait_idle(page)
+        browser.assert_clean(page, url)

@@ -7,12 +7,6 @@ from harness import browser
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    with browser.streamlit_server() as url:
-        yield url
-
-
 @pytest.fixture
 def page(app_url):
     with browser.app_page(app_url) as pg:
@@ -23,12 +17,12 @@ def scores_text(page) -> str:
     return page.locator("[data-testid='stMain']").inner_text()
 
 
-def test_draw_slide_and_bad_upload(page, tmp_path):
+def test_draw_slide_and_bad_upload(page, app_url, tmp_path):
     page.wait_for_function(
         f"() => document.querySelectorAll('{browser.OUTPUT_IMGS}').length >= 7",
         timeout=60_000,
     )
-    assert "Traceback" not in scores_text(page)
+    browser.assert_clean(page, app_url)
 
     # Draw a 7 with mouse strokes.
     page.get_by_text("Draw", exact=True).click()
@@ -53,6 +47,7 @@ def test_draw_slide_and_bad_upload(page, tmp_path):
         assert name in text
     assert text.count("PSNR") >= 6 and text.count("SSIM") >= 6 and "★" in text
     page.screenshot(path=str(tmp_path / "drawn.png"), full_page=True)
+    browser.assert_clean(page, app_url)
 
     # Move the noise slider with the keyboard: every output must change.
     before = browser.output_srcs(page)
@@ -73,4 +68,5 @@ def test_draw_slide_and_bad_upload(page, tmp_path):
     bad.write_bytes(b"%PDF-1.4 not an image")
     page.locator("input[type=file]").set_input_files(str(bad))
     page.get_by_text("is not a PNG, JPEG, BMP, GIF or WebP image").wait_for(timeout=30_000)
-    assert "Traceback" not in scores_text(page)
+    browser.wait_idle(page)
+    browser.assert_clean(page, app_url)

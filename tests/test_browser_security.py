@@ -11,12 +11,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HOSTILE = "[Sign in again](//example.org)"
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    with browser.streamlit_server() as url:
-        yield url
-
-
 def no_errors(page) -> None:
     assert page.locator("[data-testid=stException]").count() == 0
 

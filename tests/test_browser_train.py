@@ -9,12 +9,6 @@ from harness import browser
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    with browser.streamlit_server() as url:
-        yield url
-
-
 def sidebar_text(page) -> str:
     return page.locator("[data-testid='stSidebar']").inner_text()
 
@@ -88,3 +82,4 @@ def test_sidebar_retrain_switch_pages_stop_and_use(app_url, tmp_path):
             timeout=10_000,
         )
         page.screenshot(path=str(tmp_path / "after-stop.png"), full_page=True)
+        browser.assert_clean(page, app_url)

@@ -88,7 +88,7 @@ def test_the_two_nginx_configs_route_the_same_way():
     """compose-nginx.conf is nginx.conf with the compose service names: the same stickiness, upgrade and timeouts."""
 
     def rules(text: str) -> list[str]:
-        keep = ("hash ", "proxy_", "client_max_body_size", "map ", "default upgrade")
+        keep = ("hash ", "proxy_", "client_max_body_size", "map ", "default", '""', "add_header")
         return [line.strip() for line in text.splitlines() if line.strip().startswith(keep)]
 
     assert rules((ROOT / "deploy" / "nginx.conf").read_text()) == rules(

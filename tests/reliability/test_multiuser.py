@@ -63,6 +63,13 @@ class Class:
                 return False
             return True
 
+    def has(self, who: str, what: str, found: list) -> bool:
+        """A page element that every successful run draws is there; a session that stops drawing it fails."""
+        if not found:
+            with self.lock:
+                self.failures.append(f"{who}: no {what} after a successful run")
+        return bool(found)
+
 
 def settings(s: stclient.Session) -> tuple:
     q = dict(p.split("=", 1) for p in s.query.split("&") if "=" in p)
@@ -85,9 +92,10 @@ def playground(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
                 s.open()  # what a student does after an error box: reload
                 continue
             row = s.html("ae-row")
-            if row:
-                with cls.lock:
-                    cls.outputs.setdefault(settings(s), set()).add(tuple(IMG.findall(row[0])))
+            if not cls.has(who, "output row", row):
+                continue
+            with cls.lock:
+                cls.outputs.setdefault(settings(s), set()).add(tuple(IMG.findall(row[0])))
             time.sleep(rng.uniform(0.05, 0.3))
 
 
@@ -114,10 +122,11 @@ def explorer(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
                 s.open("explorer")
                 continue
             row = s.html("ae-ex-row")
-            if row:
-                place = (s.widget("ex_z1").value[0], s.widget("ex_z2").value[0])
-                with cls.lock:
-                    cls.places.setdefault(place, set()).add(tuple(IMG.findall(row[0])))
+            if not cls.has(who, "explorer row", row):
+                continue
+            place = (s.widget("ex_z1").value[0], s.widget("ex_z2").value[0])
+            with cls.lock:
+                cls.places.setdefault(place, set()).add(tuple(IMG.findall(row[0])))
             time.sleep(rng.uniform(0.05, 0.3))
 
 
@@ -137,7 +146,7 @@ def lesson(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
                     with cls.lock:
                         cls.failures.append(f"{who}: the lesson lost its set-up")
                 row = s.html("ae-row")
-                if row and ("Dense DAE" in row[0] or len(IMG.findall(row[0])) != 4):  # clean, noisy, 2 models
+                if cls.has(who, "lesson row", row) and ("Dense DAE" in row[0] or len(IMG.findall(row[0])) != 4):
                     with cls.lock:
                         cls.failures.append(f"{who}: the lesson shows other models")
             time.sleep(rng.uniform(0.1, 0.4))
