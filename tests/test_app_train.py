@@ -42,6 +42,38 @@ def test_train_page_tiny_run_finishes_and_appears_in_history(tmp_path):
     at.button(key="tr_activate").click().run()
     at.switch_page("pages/playground.py").run()
     assert any("run #" in m.value for m in at.sidebar.markdown if "Dense DAE" in m.value)
+    download_and_upload_elsewhere(at, row)
+
+
+def download_and_upload_elsewhere(at, row: dict) -> None:
+    """The run's download (the zip the Train page offers), unpacked and uploaded by another browser, is the same
+    weights with the same test scores."""
+    import io
+    import zipfile
+
+    from ae_core import store
+    from ui import jobs, server
+
+    (job,) = [j for j in server.manager().jobs_for(at.session_state["browser_id"]) if j.state == "done"]
+    with zipfile.ZipFile(io.BytesIO(jobs.weights_zip(job))) as z:
+        files = [(n, z.read(n), "application/octet-stream") for n in sorted(z.namelist())]
+    assert sorted(n for n, _, _ in files) == sorted(
+        ["dense_dae.json", next(n for n, _, _ in files if "safetensors" in n)]
+    )
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    other.switch_page("pages/train.py").run()
+    other.file_uploader(key="tr_upload").set_value(files).run()
+    assert not other.exception and not other.error, [e.value for e in other.error]
+    assert any(s.value.startswith("Loaded upload") for s in other.success)
+    (up,) = server.manager().jobs_for(other.session_state["browser_id"])
+    assert up.sha256 == store.content_sha("dense_dae", job.model)
+    assert up.config == job.config.replace(precision=job.result.precision)  # the sidecar holds the resolved config
+    uploaded = history(other)[0]
+    assert (uploaded["test PSNR"], uploaded["test SSIM"], uploaded["images"]) == (
+        row["test PSNR"],
+        row["test SSIM"],
+        row["images"],
+    )
 
 
 def test_sidebar_quick_retrain_activates_new_weights():

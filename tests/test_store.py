@@ -260,3 +260,39 @@ def test_saving_one_name_never_deletes_another_names_files(tmp_path):
     assert store.load("dense_dae-v2", tmp_path, expect_key="dense_dae")[0]["sha256"] == v2["sha256"]
     own = sorted(p.name for p in tmp_path.glob("dense_dae-????????????????.safetensors"))
     assert len(own) == 2  # the current one and its backup; the first save's file was collected
+
+
+def test_restore_shipped_after_several_saves_brings_back_the_shipped_weights(weights_copy):
+    """The shipped tensor file is never collected, however many saves follow; Restore shipped makes it current and
+    keeps what it replaced as the backup."""
+    shipped_sidecar, shipped = store.load("dense_dae.shipped", weights_copy)
+    shipped_file = weights_copy / shipped_sidecar["tensor_file"]
+    last = None
+    for seed in (1, 2, 3, 4):
+        _, last = saved(weights_copy, seed=seed)
+        assert shipped_file.is_file()  # still referenced by dense_dae.shipped.json
+    assert len(list(weights_copy.glob("dense_dae-*.safetensors"))) == 3  # shipped, the backup, the current
+    restored = store.restore("dense_dae", "shipped", weights_copy)
+    assert restored["sha256"] == shipped_sidecar["sha256"]
+    sidecar, model = store.load_model("dense_dae", weights_copy)
+    assert sidecar["sha256"] == shipped_sidecar["sha256"]
+    assert_same(model, shipped)
+    assert store.load("dense_dae.prev", weights_copy)[0]["sha256"] == last["sha256"]
+    assert store.load("dense_dae.shipped", weights_copy)[0]["sha256"] == shipped_sidecar["sha256"]  # unchanged
+
+
+def test_restore_refuses_what_it_cannot_restore(tmp_path):
+    with pytest.raises(store.WeightsError, match="no shipped copy of 'dense_dae'"):
+        store.restore("dense_dae", "shipped", tmp_path)
+    with pytest.raises(store.WeightsError, match="no backup copy of 'dense_dae'"):
+        store.restore("dense_dae", "prev", tmp_path)
+    with pytest.raises(store.WeightsError, match="takes 'prev' or 'shipped'"):
+        store.restore("dense_dae", "current", tmp_path)
+    saved(tmp_path, seed=1)
+    saved(tmp_path, seed=2)
+    prev = json.loads((tmp_path / "dense_dae.prev.json").read_text())
+    (tmp_path / prev["tensor_file"]).write_bytes(b"broken")  # a broken backup is refused, the current one kept
+    current = (tmp_path / "dense_dae.json").read_bytes()
+    with pytest.raises(store.WeightsError):
+        store.restore("dense_dae", "prev", tmp_path)
+    assert (tmp_path / "dense_dae.json").read_bytes() == current
