@@ -105,3 +105,113 @@ def test_evaluate_cli_arguments(argv):
     with mock.patch.object(evaluate, "evaluate", fake_evaluate):
         code, err = run(evaluate.main, argv)
     check(code, err)
+
+
+# --- an oracle: arguments inside the documented ranges reach training with exactly those settings; one argument
+# outside its range is refused with exit code 2 and a message that names it. -----------------------------------------
+VALID_TRAIN = {
+    "--epochs": ("epochs", st.integers(1, 500)),
+    "--lr": ("lr", st.floats(1e-6, 10)),
+    "--batch-size": ("batch_size", st.integers(1, 8192)),
+    "--noise-type": ("noise_type", st.sampled_from(["gaussian", "salt_pepper", "masking"])),
+    "--noise-factor": ("noise_factor", st.floats(0, 1)),
+    "--train-size": ("train_size", st.integers(16, 60000)),
+    "--val-split": ("val_split", st.floats(0, 0.49)),
+    "--schedule": ("schedule", st.sampled_from(["constant", "onecycle", "cosine"])),
+    "--precision": ("precision", st.sampled_from(["auto", "fp32", "bf16"])),
+    "--seed": ("seed", st.integers(0, 2**63 - 1)),
+    "--device": ("device", st.sampled_from(["auto", "cpu"])),
+}
+INVALID_TRAIN = {
+    "--epochs": ("epochs", st.sampled_from(["0", "501", "-3", "ten", "1.5"])),
+    "--lr": ("lr", st.sampled_from(["0", "-0.1", "10.5", "nan", "inf", "x"])),
+    "--batch-size": ("batch_size", st.sampled_from(["0", "8193", "-1"])),
+    "--noise-type": ("noise-type", st.sampled_from(["pink", "", "Gaussian"])),
+    "--noise-factor": ("noise_factor", st.sampled_from(["-0.01", "1.01", "nan"])),
+    "--train-size": ("train_size", st.sampled_from(["15", "60001", "0"])),
+    "--val-split": ("val_split", st.sampled_from(["0.5", "-0.1", "1"])),
+    "--schedule": ("schedule", st.sampled_from(["step", "linear"])),
+    "--precision": ("precision", st.sampled_from(["fp16", "fp8"])),
+    "--seed": ("seed", st.sampled_from(["-1", str(2**63), "x"])),
+    "--device": ("device", st.sampled_from(["tpu", "gpu", ""])),
+}
+
+
+@st.composite
+def valid_train_argv(draw) -> tuple[list[str], dict]:
+    chosen = draw(st.lists(st.sampled_from(sorted(VALID_TRAIN)), unique=True))
+    argv, expected = ["--model", draw(st.sampled_from(["basic_ae", "dense_dae", "conv_dae"]))], {}
+    for opt in chosen:
+        field, values = VALID_TRAIN[opt]
+        value = draw(values)
+        argv += [opt, repr(value) if isinstance(value, float) else str(value)]
+        expected[field] = value
+    return argv, expected
+
+
+def capture_train(seen: dict):
+    def fake(key, cfg, **_):
+        seen["key"], seen["cfg"] = key, cfg
+        raise Reached
+
+    return fake
+
+
+@fz.examples(150)
+@given(valid_train_argv())
+def test_valid_train_arguments_reach_training_with_those_settings(case):
+    from ae_core import train
+
+    argv, expected = case
+    seen: dict = {}
+    with mock.patch.object(train, "train", capture_train(seen)):
+        code, err = run(train.main, argv)
+    assert code == "reached", err
+    assert seen["key"] == argv[1]
+    assert {k: getattr(seen["cfg"], k) for k in expected} == expected
+
+
+@fz.examples(150)
+@given(valid_train_argv(), st.sampled_from(sorted(INVALID_TRAIN)), st.data())
+def test_one_train_argument_out_of_range_is_refused_by_name(case, opt, data):
+    from ae_core import train
+
+    argv, _ = case
+    field, values = INVALID_TRAIN[opt]
+    argv = [*argv, opt, data.draw(values)]  # the last occurrence of an option wins in argparse
+    with mock.patch.object(train, "train", capture_train({})):
+        code, err = run(train.main, argv)
+    assert code == 2 and "error:" in err and field in err, (code, err)
+
+
+@fz.examples(100)
+@given(
+    st.floats(0, 1),
+    st.integers(0, 2**63 - 1),
+    st.lists(st.sampled_from(["basic_ae", "dense_dae", "conv_dae"]), min_size=1, unique=True),
+)
+def test_valid_evaluate_arguments_reach_scoring_with_those_settings(factor, seed, models):
+    from ae_core import evaluate
+
+    seen = {}
+
+    def fake(models_, noise_type, factor_, seed_, *_, **__):
+        seen.update(models=sorted(models_), factor=factor_, seed=seed_)
+        raise Reached
+
+    with mock.patch.object(evaluate, "evaluate", fake):
+        code, err = run(evaluate.main, ["--noise-factor", repr(factor), "--seed", str(seed), "--models", *models])
+    assert code == "reached", err
+    assert seen == {"models": sorted(models), "factor": factor, "seed": seed}
+
+
+@fz.examples(60)
+@given(
+    st.sampled_from([("--noise-factor", "1.5"), ("--noise-factor", "-0.2"), ("--seed", "-1"), ("--seed", str(2**63))])
+)
+def test_evaluate_arguments_out_of_range_are_refused_by_name(pair):
+    from ae_core import evaluate
+
+    with mock.patch.object(evaluate, "evaluate", fake_evaluate):
+        code, err = run(evaluate.main, list(pair))
+    assert code == 2 and pair[0] in err, (code, err)
