@@ -41,11 +41,11 @@ needs_mnist = pytest.mark.usefixtures("full_mnist")
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """One real ae-lab server for the browser tests that can share it (each uses its own browser, so its own
-    session and runs). Sweeps use 300 digits, enough for every chart and plane."""
+    session and runs). Sweeps use 200 digits, enough for every chart and plane."""
     from harness import browser
 
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "300"}, log_path=log) as url:
+    with browser.streamlit_server(env={"AE_LAB_SWEEP_DIGITS": "200"}, log_path=log) as url:
         yield url
 
 

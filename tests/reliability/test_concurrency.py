@@ -125,9 +125,10 @@ def dense_psnr(at) -> float:
 
 
 @needs_mnist
-def test_two_sessions_uploading_weights_each_see_their_own_scores():
+def test_two_sessions_uploading_weights_each_see_their_own_scores(monkeypatch):
     """Server-wide caches are keyed by the weights' content: two uploads never share an entry, whatever their names
     (both were 'upload1' once), and a session without uploads sees the defaults."""
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")  # the curves; the table scores all 10,000 test digits
     digits = data.test_digits()
     (model_a, files_a), (model_b, files_b) = dense_upload(0.3), dense_upload(-0.5)
     a, b = upload_and_use(files_a), upload_and_use(files_b)

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from harness import browser
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -21,9 +20,8 @@ def bench(script: str, *args: str) -> list[dict]:
 
 
 @pytest.mark.browser
-def test_browser_load_bench_slides_switches_and_draws():
-    with browser.streamlit_server(env={"AE_LAB_THREADS": "1"}) as url:
-        (r,) = bench("load.py", "--n", "1", "--seconds", "12", "--url", url)
+def test_browser_load_bench_slides_switches_and_draws(app_url):
+    (r,) = bench("load.py", "--n", "1", "--seconds", "12", "--url", app_url)
     assert r["errors"] == 0 and r["stuck"] == 0, r
     assert r["actions"] >= 11 and r["slider_moves"] >= 5  # the 11th action is the first drawing
     for key in ("p50_ms", "p95_ms", "driver_p50_ms", "digit_switch_p50_ms", "draw_p50_ms"):
@@ -39,10 +37,9 @@ def test_quantiles_are_nearest_rank_over_the_sorted_samples():
     assert quantile_ms([0.25], 0.99) == 250.0 and quantile_ms([], 0.5) is None
 
 
-def test_capacity_bench_measures_every_action_of_protocol_sessions(tmp_path):
-    with browser.streamlit_server(env={"AE_LAB_THREADS": "1"}) as url:
-        args = ["--sessions", "2", "--seconds", "8", "--arrival", "1", "--url", url]
-        (r,) = bench("capacity.py", *args, "--json", str(tmp_path / "c.jsonl"), "--plot", str(tmp_path / "c.png"))
+def test_capacity_bench_measures_every_action_of_protocol_sessions(app_url, tmp_path):
+    args = ["--sessions", "2", "--seconds", "8", "--arrival", "1", "--url", app_url]
+    (r,) = bench("capacity.py", *args, "--json", str(tmp_path / "c.jsonl"), "--plot", str(tmp_path / "c.png"))
     assert r["sessions"] == 2 and r["errors"] == 0, r
     assert r["actions"] >= 2 * 3  # about one action per session every 2 s for 8 s
     assert r["p50_ms"] > 0 and r["load_p95_ms"] > 0
