@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export MNIST_DIR ?= $(abspath ../shared/mnist)
 
-.PHONY: run dev test fuzz lint format chromium weights bench load clean
+.PHONY: run dev test fuzz mutate flaky lint format chromium weights bench load clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,23 @@ test: $(VENV)/.dev chromium lint
 # The property-based tests with random seeds and 10x the cases of `make test` (tests/fuzz).
 fuzz: $(VENV)/.dev
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/fuzz
+
+# Mutation testing of the modules that hold the logic (README, "Testing"): mutmut changes the code one small way at a
+# time and runs the fast tests that reach each change. One torch thread, so forked test runs never hang in OpenMP.
+# Hours on 2 cores; MUTATE_MODULES="ae_core.noise" runs one module. Scores: tests/mutation/scores.md.
+MUTATE_MODULES ?= ae_core.config ae_core.quota ae_core.noise ae_core.cache ae_core.precision ae_core.registry \
+	ae_core.baselines ae_core.parallel ae_core.metrics ae_core.store ae_core.data ae_core.device \
+	ui.throttle ui.text ui.params ui.lesson
+mutate: $(VENV)/.dev
+	AE_LAB_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE_MODULES),"$(m).*")
+	$(PY) tests/mutation/report.py --write
+
+# Flakiness check (README, "Testing"): the browser and server tests 5 times in a row with both cores kept busy.
+flaky: $(VENV)/.dev chromium
+	@command -v stress-ng >/dev/null || { echo "needs Debian's stress-ng: apt-get install stress-ng" >&2; exit 1; }
+	stress-ng --cpu 2 --timeout 2h --quiet & pid=$$!; \
+	for i in 1 2 3 4 5; do $(PY) -m pytest -q -p no:cacheprovider tests/test_browser_*.py tests/reliability \
+	  || { kill $$pid; exit 1; }; done; kill $$pid
 
 # Retrain the shipped weights with ae-lab's recipe (about an hour on a 2-core CPU; minutes on a GPU).
 weights: $(VENV)/.runtime

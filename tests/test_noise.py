@@ -42,6 +42,30 @@ def test_salt_pepper_and_masking_fractions():
 
 def test_factor_zero_is_identity_and_unknown_kind_is_refused(sample):
     x = sample.batch(slice(0, 4))
-    assert torch.equal(noise.apply("gaussian", x, 0.0, 0), x)
-    with pytest.raises(ValueError, match="unknown noise type"):
+    for kind in NOISE_TYPES:
+        g = torch.Generator().manual_seed(5)
+        state = g.get_state()
+        out = noise.apply(kind, x, 0.0, g)
+        assert torch.equal(out, x) and out is not x
+        assert torch.equal(g.get_state(), state)  # no draw: the rest of a run's random stream is unchanged
+    with pytest.raises(ValueError, match="unknown noise type 'speckle'; choose one of gaussian, salt_pepper, masking"):
         noise.apply("speckle", x, 0.5, 0)
+
+
+def test_each_kind_draws_a_fixed_amount_from_the_generator():
+    """One generator serves a whole training run, batch after batch: each call draws exactly the uniform or normal
+    numbers its formula needs (salt & pepper two per pixel, masking one), so the noise of batch k depends only on the
+    seed and k. Checked by drawing the same numbers by hand for two calls in a row."""
+    x = torch.full((3, 1, 4, 4), 0.5)
+    n = x.numel()
+    for kind, draws in (("salt_pepper", lambda g: torch.rand((2, n), generator=g)), ("masking", None)):
+        g, ref = torch.Generator().manual_seed(11), torch.Generator().manual_seed(11)
+        for _ in range(2):
+            out = noise.apply(kind, x, 0.4, g)
+            if kind == "salt_pepper":
+                u = draws(ref)
+                expected = torch.where(u[0] < 0.4, (u[1] < 0.5).float(), x.flatten())
+            else:
+                expected = x.flatten() * (torch.rand(n, generator=ref) >= 0.4)
+            assert torch.equal(out.flatten(), expected)
+            assert out.dtype == x.dtype

@@ -1,0 +1,108 @@
+"""The mutation scores of `make mutate`, per module, from mutmut's results in mutants/.
+
+    python tests/mutation/report.py            print the table (and the survivors not yet reviewed)
+    python tests/mutation/report.py --write    also write tests/mutation/scores.md, which the README quotes
+
+A mutant is a small change to the code (a flipped comparison, a changed constant, a removed call). Killed: a test
+failed. Timeout: the tests ran past mutmut's limit, which counts as killed (the change broke the code enough to hang
+it). Survived: every test still passed. A survivor is either killed by a stronger test or listed, with a one-line
+reason, in tests/mutation/equivalent.txt when no test can tell it apart (an equivalent mutant: same behaviour).
+Score = killed / (all - equivalent).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MUTANTS = ROOT / "mutants"
+EQUIVALENT = Path(__file__).with_name("equivalent.txt")
+SCORES = Path(__file__).with_name("scores.md")
+KILLED = {1, 3, 36, 24, -24, 152, 255, -9, -11}  # failed, pytest error, timeouts, killed by a signal
+SURVIVED = {0}
+
+
+def equivalent() -> dict[str, str]:
+    """{mutant name: reason} from equivalent.txt (lines: `name  # reason`)."""
+    out = {}
+    for line in EQUIVALENT.read_text().splitlines() if EQUIVALENT.exists() else []:
+        name, _, reason = line.partition("#")
+        if name.strip():
+            out[name.strip()] = reason.strip()
+    return out
+
+
+def results() -> dict[str, dict[str, int | None]]:
+    """{module: {mutant name: exit code}} for every module mutmut has results for."""
+    out: dict[str, dict[str, int | None]] = defaultdict(dict)
+    for meta in sorted(MUTANTS.rglob("*.py.meta")):
+        module = str(meta.relative_to(MUTANTS)).removesuffix(".py.meta").replace("/", ".")
+        codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
+        for name, code in codes.items():
+            out[module][name] = code
+    return out
+
+
+def table(res: dict, eq: dict[str, str]) -> tuple[list[dict], list[str]]:
+    rows, open_survivors = [], []
+    for module, codes in sorted(res.items()):
+        if not codes or all(c is None for c in codes.values()):
+            continue  # not run: not part of this report
+        c = Counter()
+        for name, code in codes.items():
+            if name in eq:
+                c["equivalent"] += 1
+            elif code in KILLED:
+                c["killed"] += 1
+            elif code in SURVIVED:
+                c["survived"] += 1
+                open_survivors.append(name)
+            elif code is None:
+                c["not run"] += 1
+            else:
+                c["no tests"] += 1
+                open_survivors.append(name)
+        scored = len(codes) - c["equivalent"] - c["not run"]
+        rows.append({"module": module, "mutants": len(codes), **c, "score": c["killed"] / scored if scored else 1.0})
+    return rows, open_survivors
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| module | mutants | killed | survived | no tests | equivalent | not run | score |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| `{r['module']}` | {r['mutants']} | {r.get('killed', 0)} | {r.get('survived', 0)} | "
+            f"{r.get('no tests', 0)} | {r.get('equivalent', 0)} | {r.get('not run', 0)} | {100 * r['score']:.1f}% |"
+        )
+    for prefix in ("ae_core.", "ui."):
+        part = [r for r in rows if r["module"].startswith(prefix)]
+        killed = sum(r.get("killed", 0) for r in part)
+        scored = sum(r["mutants"] - r.get("equivalent", 0) - r.get("not run", 0) for r in part)
+        if scored:
+            lines.append(
+                f"| **{prefix.rstrip('.')} (these modules)** | | {killed} | | | | | **{100 * killed / scored:.1f}%** |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    eq = equivalent()
+    rows, open_survivors = table(results(), eq)
+    text = markdown(rows)
+    print(text)
+    if open_survivors:
+        print(f"{len(open_survivors)} survivors not yet killed or reviewed (`mutmut show NAME` shows one):")
+        print("\n".join(f"  {n}" for n in open_survivors))
+    if "--write" in argv:
+        SCORES.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
