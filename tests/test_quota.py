@@ -119,3 +119,90 @@ def test_forget_this_browser_drops_its_runs_and_stops_its_training(make):
     assert running.stop_event.is_set()
     assert m.jobs_for("someone") == [other]
     m.submit("dense_dae", TINY, owner="shared-pc")  # the same id may start afresh
+
+
+# --- the quota functions on their own, with jobs reduced to what they read ----------------------------------------
+def job(owner="a", state="done", model=None, previews=(None, None), finished=0.0):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    noisy, out = (None if n is None else np.zeros(n, np.uint8) for n in previews)
+    return SimpleNamespace(
+        owner=owner,
+        state=state,
+        model=model,
+        preview_noisy=noisy,
+        preview_out=out,
+        finished=finished,
+        active=state in ("running", "queued"),
+    )
+
+
+def linear(n_out: int):
+    import torch
+
+    return torch.nn.Linear(10, n_out, bias=False)  # 10 * n_out float32 weights: 40 * n_out bytes
+
+
+def test_admit_counts_only_running_and_waiting_runs_and_says_so():
+    from ae_core.quota import admit
+
+    limits = Limits(running_per_owner=1, queued_per_owner=2)
+    finished = [job(state="done") for _ in range(5)] + [job(state="stopped"), job(owner="b", state="running")]
+    admit([*finished, job(state="queued")], "a", TINY, limits, capped=False)  # finished runs do not count
+    full = [*finished, job(state="running"), job(state="queued"), job(state="queued")]
+    with pytest.raises(QuotaExceeded) as e:
+        admit(full, "a", TINY, limits, capped=False)
+    assert str(e.value) == (
+        "You already have 1 run(s) training and 2 waiting, the most one browser may have (1 training, 2 waiting) so "
+        "that everyone gets a turn. Stop one, or start this when one has finished."
+    )
+
+
+def test_the_run_size_cap_is_inclusive_and_its_message_says_how_to_fit():
+    from ae_core.quota import admit
+
+    limits = Limits(max_run_images=10 * 512)
+    admit([], "a", TINY.replace(epochs=10), limits, capped=True)  # exactly at the cap: allowed
+    admit([], "a", TINY.replace(epochs=11), limits, capped=False)  # the teacher: no cap
+    with pytest.raises(QuotaExceeded) as e:
+        admit([], "a", TINY.replace(epochs=11), limits, capped=True)
+    assert str(e.value) == (
+        "This run is 11 epochs x 512 images = 5,632 images; in this class a student's run may have at most 5,120. "
+        "Use fewer epochs or images (the Tutorial recipe and Quick presets fit), or ask your teacher to lift the cap."
+    )
+
+
+def test_bytes_are_weights_plus_previews_and_shared_weights_count_once():
+    shared = linear(5)  # 200 bytes
+    a = job(model=shared, previews=(784, 784))
+    b = job(owner="b", model=shared, previews=(784, None))
+    c = job(owner="c", model=linear(1), previews=(None, None))  # 40 bytes
+    d = job(owner="d")  # nothing held
+    assert [nbytes(j) for j in (a, b, c, d)] == [200 + 1568, 200 + 784, 40, 0]
+    assert held([a, b, c, d]) == 200 + 1568 + 784 + 40
+
+
+def test_eviction_drops_the_idlest_browsers_oldest_runs_until_under_the_bound():
+    from ae_core.quota import to_evict
+
+    shared = linear(10)  # 400 bytes, held by two browsers
+    jobs = [
+        job(owner="idle", model=linear(10), finished=2.0),  # 400
+        job(owner="idle", model=shared, finished=1.0),  # 400, shared with "busy"
+        job(owner="busy", model=shared, finished=0.2),  # older than idle's, but its browser was here recently
+        job(owner="busy", state="running", model=linear(10)),  # never dropped
+        job(owner="new", model=linear(10), finished=0.5),  # a browser never seen: idlest of all
+    ]
+    seen = {"idle": 10.0, "busy": 20.0}
+    total = held(jobs)
+    assert total == 1600
+    assert to_evict(jobs, seen, limit=1600) == []  # at the bound: nothing goes
+    # Over by 1: the unseen browser's run goes first (its 400 bytes are enough).
+    assert to_evict(jobs, seen, limit=1599) == [jobs[4]]
+    # Over by 401: then the idle browser's oldest run, whose weights are still held by "busy" (frees nothing), then
+    # its next one.
+    assert to_evict(jobs, seen, limit=1199) == [jobs[4], jobs[1], jobs[0]]
+    # Down to the running job: every finished run goes, the shared weights with the last of their users.
+    assert to_evict(jobs, seen, limit=400) == [jobs[4], jobs[1], jobs[0], jobs[2]]
