@@ -206,3 +206,13 @@ def test_eviction_drops_the_idlest_browsers_oldest_runs_until_under_the_bound():
     assert to_evict(jobs, seen, limit=1199) == [jobs[4], jobs[1], jobs[0]]
     # Down to the running job: every finished run goes, the shared weights with the last of their users.
     assert to_evict(jobs, seen, limit=400) == [jobs[4], jobs[1], jobs[0], jobs[2]]
+
+
+def test_the_idlest_browsers_past_the_bound_are_forgotten_never_a_busy_one():
+    from ae_core.quota import owners_to_forget
+
+    seen = {"a": 5.0, "b": 1.0, "c": 3.0, "d": 2.0}
+    assert owners_to_forget(seen, set(), limit=4) == []  # at the bound
+    assert owners_to_forget(seen, set(), limit=2) == ["b", "d"]  # the two idlest, idlest first
+    assert owners_to_forget(seen, {"b"}, limit=2) == ["d", "c"]  # b is training: the next idlest instead
+    assert owners_to_forget(seen, {"a", "b", "c", "d"}, limit=0) == []
