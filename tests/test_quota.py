@@ -193,19 +193,19 @@ def test_eviction_drops_the_idlest_browsers_oldest_runs_until_under_the_bound():
         job(owner="idle", model=shared, finished=1.0),  # 400, shared with "busy"
         job(owner="busy", model=shared, finished=0.2),  # older than idle's, but its browser was here recently
         job(owner="busy", state="running", model=linear(10)),  # never dropped
-        job(owner="new", model=linear(10), finished=0.5),  # a browser never seen: idlest of all
+        job(owner="new", model=linear(10), previews=(100, None), finished=0.5),  # never seen: idlest of all
+        job(owner="new", previews=(None, None), finished=None),  # no finish time: the oldest of its browser
     ]
-    seen = {"idle": 10.0, "busy": 20.0}
-    total = held(jobs)
-    assert total == 1600
-    assert to_evict(jobs, seen, limit=1600) == []  # at the bound: nothing goes
-    # Over by 1: the unseen browser's run goes first (its 400 bytes are enough).
-    assert to_evict(jobs, seen, limit=1599) == [jobs[4]]
-    # Over by 401: then the idle browser's oldest run, whose weights are still held by "busy" (frees nothing), then
-    # its next one.
-    assert to_evict(jobs, seen, limit=1199) == [jobs[4], jobs[1], jobs[0]]
+    seen = {"idle": 0.5, "busy": 20.0}
+    assert held(jobs) == 1700
+    assert to_evict(jobs, seen, limit=1700) == []  # at the bound: nothing goes
+    # Over by 1: the unseen browser goes first, its run without a finish time before its other one (500 bytes).
+    assert to_evict(jobs, seen, limit=1699) == [jobs[5], jobs[4]]
+    assert to_evict(jobs, seen, limit=1200) == [jobs[5], jobs[4]]  # exactly at the bound after them: stop
+    # Then the idle browser's oldest run, whose weights "busy" still holds (frees nothing), then its next one.
+    assert to_evict(jobs, seen, limit=1199) == [jobs[5], jobs[4], jobs[1], jobs[0]]
     # Down to the running job: every finished run goes, the shared weights with the last of their users.
-    assert to_evict(jobs, seen, limit=400) == [jobs[4], jobs[1], jobs[0], jobs[2]]
+    assert to_evict(jobs, seen, limit=400) == [jobs[5], jobs[4], jobs[1], jobs[0], jobs[2]]
 
 
 def test_the_idlest_browsers_past_the_bound_are_forgotten_never_a_busy_one():
