@@ -78,3 +78,47 @@ def test_the_table_is_bounded():
     for i in range(10):
         t.attempt(f"b{i}", lambda: False)
     assert len(t._fails) == 3 and len(t._next) <= 3 and t.failures("b9") == 1 and t.failures("b0") == 0
+
+
+class FrozenClock:
+    """A clock that only moves when told, and a sleep that records instead of waiting: the exact waits are visible."""
+
+    def __init__(self, t: float = 1000.0):
+        self.t, self.slept = t, []
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, s):
+        self.slept.append(round(s, 6))
+
+
+def test_attempts_sent_at_once_queue_behind_each_other():
+    """Three wrong attempts from one browser sent at the same moment: the first is answered after 1 s, the second
+    waits for its turn (1 s) and is answered after 1.05 s, the third waits 2 s for its turn."""
+    c = FrozenClock()
+    t = KeyThrottle(Policy(), clock=c, sleep=c.sleep)
+    for _ in range(3):
+        t.attempt("m", lambda: False)
+    assert c.slept == [1.0, 1.0, 1.05, 2.0, 1.1]  # answer, turn, answer, turn, answer
+    assert t._next["m"] == 1003.05  # the next turn: after the third, whose turn was at 1002 (+ delay(2))
+    t.attempt("m", lambda: True)  # the right key: the browser's tables are emptied
+    assert "m" not in t._next and "m" not in t._fails and t.failures("m") == 0
+
+
+def test_a_short_base_delay_counts_from_the_clock_not_from_zero():
+    c = FrozenClock(t=0.0)
+    t = KeyThrottle(Policy(base_s=0.1, step_s=0.0), clock=c, sleep=c.sleep)
+    t.attempt("m", lambda: False)
+    t.attempt("m", lambda: False)
+    assert c.slept == [0.1, 0.1, 0.1]  # answer, then a turn 0.1 s after the clock (not 1 s after zero), answer
+
+
+def test_failures_are_kept_for_exactly_the_forget_time():
+    c = FrozenClock()
+    t = KeyThrottle(Policy(), clock=c, sleep=c.sleep)
+    t.attempt("x", lambda: False)
+    c.t += 3600.0
+    assert t.failures("x") == 1  # an hour to the second: still remembered
+    c.t += 0.001
+    assert t.failures("x") == 0 and "x" not in t._fails and "x" not in t._next  # then forgotten, tables and all
