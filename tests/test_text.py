@@ -48,3 +48,8 @@ def test_the_reader_sees_the_same_characters():
 def test_long_text_is_cut_and_control_characters_go():
     assert printable("a\x00b\nc", 10) == "a b c"
     assert plain("x" * 500, 20) == "x" * 20 + "…"
+
+
+def test_the_default_cut_is_200_characters_and_exactly_200_is_not_cut():
+    assert printable("y" * 200) == "y" * 200 and plain("y" * 200) == "y" * 200
+    assert printable("y" * 201) == "y" * 200 + "…" and plain("y" * 201) == "y" * 200 + "…"
