@@ -3,6 +3,7 @@
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -73,4 +74,18 @@ def test_nbytes_counts_tensors_through_containers():
 
     p = PCA(torch.zeros(10, dtype=torch.float64), torch.zeros(10, 2, dtype=torch.float64), torch.zeros(5, 2))
     assert nbytes(p) == 80 + 160 + 40
-    assert nbytes({"x": [torch.zeros(4)]}) >= 16
+    # Each dict entry adds 64 bytes of overhead, each list or tuple slot 8, anything else counts as 64.
+    assert nbytes({"x": [torch.zeros(4), np.zeros(3, np.uint8)], "y": (torch.zeros(2, dtype=torch.int64),)}) == (
+        (16 + 3 + 2 * 8) + (16 + 8) + 2 * 64
+    )
+    assert nbytes([1, "a"]) == 2 * 64 + 2 * 8 and nbytes({}) == 0 and nbytes(()) == 0
+
+
+def test_the_cap_is_inclusive_and_a_lone_entry_stays():
+    mb = torch.zeros(256 * 1024)  # exactly 1 MiB
+    cache = ComputeCache(2 * 1024 * 1024)
+    cache.get("a", lambda: mb.clone())
+    cache.get("b", lambda: mb.clone())
+    assert "a" in cache and "b" in cache and cache.total_bytes == cache.max_bytes  # exactly at the cap: both kept
+    cache.get("c", lambda: torch.zeros(512 * 1024))  # 2 MiB: both older entries go, the new one stays
+    assert "a" not in cache and "b" not in cache and "c" in cache
