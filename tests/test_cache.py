@@ -89,3 +89,48 @@ def test_the_cap_is_inclusive_and_a_lone_entry_stays():
     assert "a" in cache and "b" in cache and cache.total_bytes == cache.max_bytes  # exactly at the cap: both kept
     cache.get("c", lambda: torch.zeros(512 * 1024))  # 2 MiB: both older entries go, the new one stays
     assert "a" not in cache and "b" not in cache and "c" in cache
+
+
+def waiting_on_the_key_lock(thread: threading.Thread) -> bool:
+    """The thread is blocked at ComputeCache.get's `with lock:` (its innermost Python frame is on that line)."""
+    import inspect
+    import sys
+
+    lines, first = inspect.getsourcelines(ComputeCache.get)
+    line = first + next(i for i, text in enumerate(lines) if text.strip() == "with lock:")
+    frame = sys._current_frames().get(thread.ident)
+    return frame is not None and frame.f_code.co_name == "get" and frame.f_lineno == line
+
+
+def test_a_waiter_computes_after_a_failed_computation_and_no_lock_is_left_behind():
+    cache = ComputeCache(10**9)
+    started, release = threading.Event(), threading.Event()
+    results = {}
+
+    def failing():
+        started.set()
+        release.wait(10)
+        raise ValueError("first caller fails")
+
+    def first():
+        try:
+            cache.get("k", failing)
+        except ValueError as e:
+            results["first"] = str(e)
+
+    def second():
+        results["second"] = cache.get("k", lambda: 5)
+
+    a = threading.Thread(target=first)
+    a.start()
+    started.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    while not waiting_on_the_key_lock(b):  # b must wait on the lock that a holds, not find the key free later
+        assert b.is_alive()
+        time.sleep(0.01)
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert results == {"first": "first caller fails", "second": 5}
+    assert cache.get("k", lambda: 6) == 5 and cache._locks == {}  # cached once; the per-key locks are gone
