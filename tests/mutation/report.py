@@ -2,6 +2,7 @@
 
     python tests/mutation/report.py            print the table (and the survivors not yet reviewed)
     python tests/mutation/report.py --write    also write tests/mutation/scores.md, which the README quotes
+    python tests/mutation/report.py --partial  also show modules whose run did not finish
 
 A mutant is a small change to the code (a flipped comparison, a changed constant, a removed call). Killed: a test
 failed. Timeout: the tests ran past mutmut's limit, which counts as killed (the change broke the code enough to hang
@@ -46,11 +47,11 @@ def results() -> dict[str, dict[str, int | None]]:
     return out
 
 
-def table(res: dict, eq: dict[str, str]) -> tuple[list[dict], list[str]]:
+def table(res: dict, eq: dict[str, str], flags: tuple[str, ...] = ()) -> tuple[list[dict], list[str]]:
     rows, open_survivors = [], []
     for module, codes in sorted(res.items()):
-        if not codes or all(c is None for c in codes.values()):
-            continue  # not run: not part of this report
+        if not codes or (any(c is None for c in codes.values()) and "--partial" not in flags):
+            continue  # not run to the end (or at all): not part of this report
         c = Counter()
         for name, code in codes.items():
             if name in eq:
@@ -93,7 +94,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str]) -> int:
     eq = equivalent()
-    rows, open_survivors = table(results(), eq)
+    rows, open_survivors = table(results(), eq, tuple(argv))
     text = markdown(rows)
     print(text)
     if open_survivors:
