@@ -36,8 +36,18 @@ def test_auto_picks_bf16_only_on_cpus_that_run_it_natively(monkeypatch, caps, ex
 
 @pytest.mark.parametrize(("cc", "expected"), [((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
 def test_auto_on_cuda_needs_compute_capability_8(monkeypatch, cc, expected):
-    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: cc)
-    assert precision.resolve("auto", torch.device("cuda")) == expected
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: asked.append(device) or cc)
+    assert precision.resolve("auto", torch.device("cuda", 1)) == expected
+    assert asked == [torch.device("cuda", 1)]  # the training device's own capability, not the current device's
+
+
+@pytest.mark.parametrize(("newer", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_auto_on_mps_needs_macos_14(monkeypatch, newer, expected):
+    asked = []
+    monkeypatch.setattr(torch.backends.mps, "is_macos_or_newer", lambda *v: asked.append(v) or newer, raising=False)
+    assert precision.resolve("auto", torch.device("mps")) == expected
+    assert asked == [(14, 0)]
 
 
 def test_auto_is_the_default_everywhere():
