@@ -147,3 +147,17 @@ def test_the_sidebar_estimate_is_within_2x_of_a_quick_run(key):
     measured = time.perf_counter() - t0
     assert job.state == "done" and job.test_metrics["n"] == n_test
     assert measured / 2 <= estimate <= measured * 2, (estimate, measured)
+
+
+def test_auto_is_fp32_where_the_hardware_cannot_be_asked(monkeypatch):
+    """An older torch without the macOS check or the CPU capability report, and a device type ae-lab does not know:
+    no claim of native bf16, so fp32."""
+    monkeypatch.delattr(torch.backends.mps, "is_macos_or_newer", raising=False)
+    assert precision.resolve("auto", torch.device("mps")) == "fp32"
+
+    def no_report():
+        raise AttributeError("get_capabilities")
+
+    monkeypatch.setattr(torch.cpu, "get_capabilities", no_report)
+    assert precision.resolve("auto", CPU) == "fp32"
+    assert precision.resolve("auto", torch.device("meta")) == "fp32"
