@@ -11,7 +11,6 @@ from harness import browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ERROR_BOX = "[data-testid='stException']"
 SIDEBAR = '[data-testid="stSidebar"]'
 
 
@@ -47,15 +46,15 @@ def test_inside_reruns_never_break_another_students_playground(app_url, tmp_path
                 b_page.wait_for_function(  # the outputs changed, or an error box appeared instead
                     "([sel, before, err]) => { const s = [...document.querySelectorAll(sel)].map(e => e.src);"
                     " return document.querySelector(err) || (s.length >= 7 && s.join() !== before.join()); }",
-                    arg=[browser.OUTPUT_IMGS, before, ERROR_BOX],
+                    arg=[browser.OUTPUT_IMGS, before, browser.ERROR_BOX],
                     timeout=60_000,
                 )
                 moves += 1
-                assert b_page.locator(ERROR_BOX).count() == 0, f"error box on B after {moves} moves"
-            assert a_page.locator(ERROR_BOX).count() == 0, f"error box on A after {toggles} toggles"
+                assert b_page.locator(browser.ERROR_BOX).count() == 0, f"error box on B after {moves} moves"
+            assert a_page.locator(browser.ERROR_BOX).count() == 0, f"error box on A after {toggles} toggles"
         browser.wait_idle(a_page, 120)
         b_page.screenshot(path=str(tmp_path / "b-playground.png"), full_page=True)
-        assert a_page.locator(ERROR_BOX).count() == 0 and b_page.locator(ERROR_BOX).count() == 0
+        assert a_page.locator(browser.ERROR_BOX).count() == 0 and b_page.locator(browser.ERROR_BOX).count() == 0
         b.close()
     assert moves >= 20 and toggles >= 5
 

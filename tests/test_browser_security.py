@@ -12,7 +12,7 @@ HOSTILE = "[Sign in again](//example.org)"
 
 
 def no_errors(page) -> None:
-    assert page.locator("[data-testid=stException]").count() == 0
+    assert page.locator(browser.ERROR_BOX).count() == 0
 
 
 def links_to_example(page) -> int:

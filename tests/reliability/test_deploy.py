@@ -47,7 +47,7 @@ def test_each_browser_stays_on_one_of_two_replicas(tmp_path):
                         page.locator("input[type=file]").set_input_files(str(digit))
                         page.get_by_text("Preprocessing steps (MNIST-style)").wait_for(timeout=60_000)
                         browser.wait_idle(page, 60)
-                        assert page.locator("[data-testid=stException]").count() == 0
+                        assert page.locator(browser.ERROR_BOX).count() == 0
                     page.context.close()
                     if len(served) == 2:
                         break
