@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export MNIST_DIR ?= $(abspath ../shared/mnist)
 
-.PHONY: run dev test fuzz mutate flaky lint format chromium weights bench load clean
+.PHONY: run dev test fuzz mutate flaky lint format chromium weights bench load clean i18n screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,19 @@ flaky: $(VENV)/.dev chromium
 	stress-ng --cpu 2 --timeout 2h --quiet & pid=$$!; \
 	for i in 1 2 3 4 5; do $(PY) -m pytest -q -p no:cacheprovider tests/test_browser_*.py tests/reliability \
 	  || { kill $$pid; exit 1; }; done; kill $$pid
+
+# The message catalogs (README, "Languages"): extract every marked string into locales/messages.pot, merge it into
+# each language's .po (new strings arrive untranslated, changed ones fuzzy: tests/test_i18n.py fails until a
+# translator fills them in), and compile the .mo files the app reads.
+i18n: $(VENV)/.dev
+	$(VENV)/bin/pybabel extract -F babel.cfg -k Message --no-location --sort-output --project ae-lab \
+	  --copyright-holder ae-lab -o locales/messages.pot .
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-location --width 120 --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d locales -D messages --statistics
+
+# The README's pictures, made from the running app in both languages (docs/*.png).
+screenshots: $(VENV)/.dev chromium
+	$(PY) bench/screenshots.py
 
 # Retrain the shipped weights with ae-lab's recipe (about an hour on a 2-core CPU; minutes on a GPU).
 weights: $(VENV)/.runtime

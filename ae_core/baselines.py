@@ -10,6 +10,7 @@ import torch
 from scipy import ndimage
 from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 
+from .messages import N_
 from .parallel import split_map
 
 
@@ -37,9 +38,11 @@ def _tv(imgs: np.ndarray) -> np.ndarray:
 BASELINES: dict[str, Baseline] = {
     b.key: b
     for b in (
-        Baseline("median", "Median 3×3", "Each pixel becomes the median of its 3×3 neighbourhood.", _median),
-        Baseline("nl_means", "Non-local means", "Averages pixels whose surrounding patches look alike.", _nl_means),
-        Baseline("tv", "TV (Chambolle)", "Total-variation denoising: flattens noise, keeps edges.", _tv),
+        Baseline("median", N_("Median 3×3"), N_("Each pixel becomes the median of its 3×3 neighbourhood."), _median),
+        Baseline(
+            "nl_means", N_("Non-local means"), N_("Averages pixels whose surrounding patches look alike."), _nl_means
+        ),
+        Baseline("tv", N_("TV (Chambolle)"), N_("Total-variation denoising: flattens noise, keeps edges."), _tv),
     )
 }
 

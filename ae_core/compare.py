@@ -10,6 +10,7 @@ from torch import nn
 
 from . import baselines, metrics, noise  # noqa: F401 - metrics is used by pages via compare.metrics
 from .infer import run
+from .messages import N_
 from .registry import MODELS
 
 
@@ -89,10 +90,10 @@ def compare(
 
         lab, conf = predict(classifier, torch.cat([ref, stack]))  # the clean digit, the input, then every output
         labels, confs = lab.tolist(), conf.tolist()
-    mode = "Clean input" if feed_clean else "Noisy"
+    mode = N_("Clean input") if feed_clean else N_("Noisy")
     psnr0, ssim0 = float(scores["psnr"][0]), float(scores["ssim"][0])
     panels = [
-        Panel("clean", "Clean", "input", clean, label=labels[0], confidence=confs[0]),
+        Panel("clean", N_("Clean"), "input", clean, label=labels[0], confidence=confs[0]),
         Panel("input", mode, "input", model_input, psnr0, ssim0, label=labels[1], confidence=confs[1]),
     ]
     for i, (key, name, kind, out) in enumerate(outs, start=1):

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .messages import Message, of
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"  # git-ignored download target
 SAMPLE_PATH = Path(__file__).resolve().parent / "assets" / "mnist_test_sample.npz"
@@ -58,7 +60,7 @@ def _candidate_roots() -> list[Path]:
     return roots
 
 
-HOW_TO = (
+HOW_TO = Message(
     "MNIST is not available offline. Set MNIST_DIR to a folder holding MNIST/raw/*-ubyte "
     "(the four official IDX files), or put them in data/MNIST/raw/, or run once with internet access. "
     "Until then ae-lab uses its bundled sample of 1,000 real test digits."
@@ -85,7 +87,7 @@ def load_mnist(train: bool) -> Digits:
             ds = MNIST(str(DATA_DIR), train=train, download=False)
             return _digits(ds, train, DATA_DIR)
         except Exception as e:  # noqa: BLE001 - any network failure means "offline"
-            msg = f"{HOW_TO} (download failed: {type(e).__name__})"
+            msg = Message("{how_to} (download failed: {error})", how_to=HOW_TO, error=type(e).__name__)
             _download_failed[train] = (time.monotonic(), msg)
             raise DatasetUnavailable(msg) from e
 
@@ -132,7 +134,12 @@ def _download(root: Path, train: bool, timeout: float = 10.0) -> None:
 
 def _digits(ds, train: bool, root: Path) -> Digits:
     images = ds.data.contiguous()  # (N, 28, 28) uint8, already in memory
-    source = f"MNIST {'training' if train else 'test'} set, full, {len(images):,} digits"
+    n = len(images)
+    source = (
+        Message("MNIST training set, full, {n:,} digits", n=n)
+        if train
+        else Message("MNIST test set, full, {n:,} digits", n=n)
+    )
     # The folder goes to the server log only: pages, sidecars and downloads never show server paths.
     logging.getLogger("ae_lab").info("%s loaded from %s", source, root)
     return Digits(images, ds.targets.long(), source, full=True)
@@ -143,7 +150,7 @@ def load_sample() -> Digits:
     """The bundled sample: 100 real MNIST test digits per class."""
     with np.load(SAMPLE_PATH) as z:
         images, labels = torch.from_numpy(z["images"].copy()), torch.from_numpy(z["labels"].astype(np.int64))
-    return Digits(images, labels, "bundled sample (1,000 MNIST test digits)", full=False)
+    return Digits(images, labels, Message("bundled sample (1,000 MNIST test digits)"), full=False)
 
 
 def test_digits() -> Digits:
@@ -158,6 +165,6 @@ def dataset_status() -> tuple[bool, str]:
     """(full test set available?, message for the UI)."""
     try:
         d = load_mnist(train=False)
-        return True, f"Using the full test set: {d.source}"
+        return True, Message("Using the full test set: {source}", source=d.source)
     except DatasetUnavailable as e:
-        return False, str(e)
+        return False, of(e)

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from .infer import run
+from .messages import N_
 
 # The steps the table names; any other torch call (shape queries, dtype checks) is not a step.
 _OPS = {
@@ -198,9 +199,9 @@ def _circle() -> np.ndarray:
 
 
 SHAPES = {
-    "letter A": lambda: _text("A"),
-    "letter K": lambda: _text("K"),
-    "square": _square,
-    "ring": _circle,
-    "blank": lambda: np.zeros((28, 28), np.float32),
+    N_("letter A"): lambda: _text("A"),
+    N_("letter K"): lambda: _text("K"),
+    N_("square"): _square,
+    N_("ring"): _circle,
+    N_("blank"): lambda: np.zeros((28, 28), np.float32),
 }

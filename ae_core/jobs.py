@@ -24,6 +24,7 @@ from .config import TrainConfig
 from .data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digits, to_float
 from .evaluate import evaluate
 from .infer import run
+from .messages import Message, of
 from .quota import JobRefused, Limits
 from .registry import MODELS
 from .store import content_sha
@@ -120,7 +121,7 @@ class JobManager:
             try:
                 cfg = TrainConfig.from_dict(cfg)
             except (TypeError, ValueError) as e:
-                cfg, error = MODELS[key].recipe, f"Invalid settings: {e}"
+                cfg, error = MODELS[key].recipe, Message("Invalid settings: {reason}", reason=of(e))
         with self._lock:
             self._seen[owner] = time.monotonic()
             if not error:
@@ -129,11 +130,22 @@ class JobManager:
             queued = sum(j.state == "queued" for j in self._jobs.values())
             if running >= self.max_running and queued >= self.max_queued:
                 raise JobRefused(
-                    f"The server is busy: {running} training jobs are running and {queued} are waiting. "
-                    "Try again when one finishes."
+                    Message(
+                        "The server is busy: {running} training jobs are running and {queued} are waiting. "
+                        "Try again when one finishes.",
+                        running=running,
+                        queued=queued,
+                    )
                 )
             n = next(self._ids)
-            job = Job(f"job{n}", key, cfg, owner, label or f"#{n} {MODELS[key].name}", base_sha)
+            job = Job(
+                f"job{n}",
+                key,
+                cfg,
+                owner,
+                label or Message("#{n} {model}", n=n, model=Message(MODELS[key].name)),
+                base_sha,
+            )
             self._jobs[job.id] = job
             if error:
                 self._finish(job, "failed", error)
@@ -258,7 +270,7 @@ class JobManager:
     def _schedule(self) -> None:
         for job in sorted((j for j in self._jobs.values() if j.state == "queued"), key=lambda j: j.created):
             if self._orphaned(job.owner):
-                self._finish(job, "stopped", "Stopped: the browser session that queued it went away.")
+                self._finish(job, "stopped", Message("Stopped: the browser session that queued it went away."))
                 continue
             if sum(j.state == "running" for j in self._jobs.values()) >= self.max_running:
                 break
@@ -298,9 +310,12 @@ class JobManager:
             notes = self._notices.setdefault(j.owner, [])
             if len(notes) < 20:  # bounded: older messages say the same
                 notes.append(
-                    f"{j.label} was removed from your run history to free memory for the class (the server keeps "
-                    f"{self.limits.held_bytes / 2**20:.0f} MB of runs for all browsers; the idlest go first). "
-                    "Download runs you want to keep."
+                    Message(
+                        "{run} was removed from your run history to free memory for the class (the server keeps "
+                        "{mb:.0f} MB of runs for all browsers; the idlest go first). Download runs you want to keep.",
+                        run=j.label,
+                        mb=self.limits.held_bytes / 2**20,
+                    )
                 )
         for job_id in [i for i, t in self._threads.items() if not t.is_alive()]:
             del self._threads[job_id]
@@ -311,7 +326,10 @@ class JobManager:
         try:
             return load_mnist(train=True)
         except DatasetUnavailable:
-            job.note = "MNIST's training set is not available offline, so this run trained on the bundled sample of 1,000 test digits."
+            job.note = Message(
+                "MNIST's training set is not available offline, so this run trained on the bundled sample of 1,000 "
+                "test digits."
+            )
             return load_sample()
 
     def _run(self, job: Job) -> None:  # in the job's own thread; touches only its own Job
@@ -327,7 +345,7 @@ class JobManager:
                 job.progress = p
                 job.loss_trace = [*job.loss_trace[-499:], p.loss]
                 if self._orphaned(job.owner):
-                    job.note = "Stopped: its browser session went away."
+                    job.note = Message("Stopped: its browser session went away.")
                     job.stop_event.set()
 
             def on_epoch(stats: EpochStats, model) -> None:
@@ -356,10 +374,12 @@ class JobManager:
                     self._active.setdefault(job.owner, {})[job.key] = job.id
         except (TrainingDiverged, ValueError, DatasetUnavailable) as e:
             with self._lock:
-                self._finish(job, "failed", str(e))
+                self._finish(job, "failed", of(e))
         except Exception as e:  # noqa: BLE001 - a job must never take the server down; the page shows the message
             with self._lock:
-                self._finish(job, "failed", f"Training failed unexpectedly: {type(e).__name__}: {e}")
+                self._finish(
+                    job, "failed", Message("Training failed unexpectedly: {error}", error=f"{type(e).__name__}: {e}")
+                )
         finally:
             with self._lock:
                 self._schedule()
@@ -377,7 +397,7 @@ def uploaded_job(blob: bytes, sidecar: bytes, filename: str) -> Job:
     meta, model = from_bytes(blob, sidecar)
     key = meta["model_key"]
     if key not in MODELS:
-        raise WeightsError(f"{key!r} weights are not one of the three autoencoders.")
+        raise WeightsError(Message("{key} weights are not one of the three autoencoders.", key=repr(key)))
     raw_cfg = meta.get("config")
     try:
         cfg = TrainConfig.from_dict(raw_cfg) if isinstance(raw_cfg, dict) else MODELS[key].recipe

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .config import NOISE_TYPES
+from .messages import N_
 
 
 def _gen(rng: torch.Generator | int) -> torch.Generator:
@@ -34,7 +35,7 @@ def masking(x: torch.Tensor, factor: float, rng: torch.Generator | int) -> torch
 
 
 _FUNCS = {"gaussian": gaussian, "salt_pepper": salt_pepper, "masking": masking}
-LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "masking": "Masking"}
+LABELS = {"gaussian": N_("Gaussian"), "salt_pepper": N_("Salt & pepper"), "masking": N_("Masking")}
 assert tuple(_FUNCS) == NOISE_TYPES
 
 

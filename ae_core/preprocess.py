@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .messages import Message
+
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 MAX_SIDE = 4096
@@ -44,20 +46,32 @@ class Steps:
 def decode_upload(data: bytes) -> Image.Image:
     """Decode untrusted bytes with Pillow, allowing only known raster formats and a pixel cap."""
     if not data:
-        raise ImageRejected("The file is empty.")
+        raise ImageRejected(Message("The file is empty."))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageRejected(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+        raise ImageRejected(
+            Message(
+                "The file is {mb:.1f} MB; the limit is {limit} MB.",
+                mb=len(data) / 2**20,
+                limit=MAX_UPLOAD_BYTES // 2**20,
+            )
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)  # reads the header only
             w, h = im.size
             if w > MAX_SIDE or h > MAX_SIDE or w < 1 or h < 1:
-                raise ImageRejected(f"The image is {w}x{h} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}.")
+                raise ImageRejected(
+                    Message("The image is {w}x{h} pixels; the limit is {max}x{max}.", w=w, h=h, max=MAX_SIDE)
+                )
             if im.format == "WEBP" and w * h > MAX_WEBP_PIXELS:
                 raise ImageRejected(
-                    f"This WebP image is {w}x{h} pixels; WebP uploads may have at most 2048x2048 pixels (decoding "
-                    "one takes 16 bytes a pixel). Save it smaller, or as a PNG or JPEG, and upload it again."
+                    Message(
+                        "This WebP image is {w}x{h} pixels; WebP uploads may have at most 2048x2048 pixels (decoding "
+                        "one takes 16 bytes a pixel). Save it smaller, or as a PNG or JPEG, and upload it again.",
+                        w=w,
+                        h=h,
+                    )
                 )
             im.seek(0)  # first frame of a GIF/WebP animation
             k = reduction(im.size)
@@ -69,12 +83,14 @@ def decode_upload(data: bytes) -> Image.Image:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(
-            f"The image claims too many pixels (a decompression bomb?); the limit is {MAX_SIDE}x{MAX_SIDE}."
+            Message("The image claims too many pixels (a decompression bomb?); the limit is {max}x{max}.", max=MAX_SIDE)
         ) from None
     except UnidentifiedImageError:
-        raise ImageRejected("This is not a PNG, JPEG, BMP, GIF or WebP image (whatever its name says).") from None
+        raise ImageRejected(
+            Message("This is not a PNG, JPEG, BMP, GIF or WebP image (whatever its name says).")
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError):
-        raise ImageRejected("The image could not be decoded; it may be truncated or corrupt.") from None
+        raise ImageRejected(Message("The image could not be decoded; it may be truncated or corrupt.")) from None
     return ImageOps.exif_transpose(im)
 
 
@@ -126,14 +142,14 @@ def to_mnist(gray: np.ndarray) -> Steps:
     """MNIST-style 28x28 digit from a grayscale image; raises EmptyImage if there is no ink."""
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or gray.size == 0:
-        raise EmptyImage("The image has no pixels.")
+        raise EmptyImage(Message("The image has no pixels."))
     bg = float(np.median(_border(gray)))
     inverted = bg > 0.5
     ink = (1 - gray) if inverted else gray.copy()
     ink = np.clip(ink - (1 - bg if inverted else bg), 0, None)  # remove the paper's level
     peak = float(ink.max())
     if peak < 0.05:
-        raise EmptyImage("Draw a digit: the image has no ink.")
+        raise EmptyImage(Message("Draw a digit: the image has no ink."))
     ink /= peak
     ys, xs = np.nonzero(ink > INK_THRESHOLD)
     cropped = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
@@ -167,14 +183,14 @@ def from_canvas(rgba: np.ndarray | None) -> Steps:
     Other arrays a drawing component might return are read too: (H, W) gray, 1-3 channels, floats in [0, 1] or
     [0, 255], booleans, wider integers. Anything else raises ImageRejected with a message for the user."""
     if rgba is None:
-        raise EmptyImage("Draw a digit.")
+        raise EmptyImage(Message("Draw a digit."))
     a = np.asarray(rgba)
     if a.size == 0:
-        raise EmptyImage("Draw a digit.")
+        raise EmptyImage(Message("Draw a digit."))
     if a.ndim == 2:
         a = a[..., None]
     if a.ndim != 3 or a.shape[2] not in _CANVAS_MODES or not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
-        raise ImageRejected("The drawing could not be read. Press Clear and draw again.")
+        raise ImageRejected(Message("The drawing could not be read. Press Clear and draw again."))
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
     elif np.issubdtype(a.dtype, np.floating):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .messages import Message
+
 if TYPE_CHECKING:  # only for annotations: quota never builds jobs
     from .config import TrainConfig
     from .jobs import Job
@@ -45,15 +47,27 @@ def admit(jobs: list[Job], owner: str, cfg: TrainConfig, limits: Limits, capped:
     queued = sum(j.state == "queued" for j in mine)
     if running + queued >= limits.running_per_owner + limits.queued_per_owner:
         raise QuotaExceeded(
-            f"You already have {running} run(s) training and {queued} waiting, the most one browser may have "
-            f"({limits.running_per_owner} training, {limits.queued_per_owner} waiting) so that everyone gets a turn. "
-            "Stop one, or start this when one has finished."
+            Message(
+                "You already have {running} run(s) training and {queued} waiting, the most one browser may have "
+                "({max_running} training, {max_queued} waiting) so that everyone gets a turn. "
+                "Stop one, or start this when one has finished.",
+                running=running,
+                queued=queued,
+                max_running=limits.running_per_owner,
+                max_queued=limits.queued_per_owner,
+            )
         )
     if capped and limits.max_run_images is not None and run_images(cfg) > limits.max_run_images:
         raise QuotaExceeded(
-            f"This run is {cfg.epochs} epochs x {cfg.train_size:,} images = {run_images(cfg):,} images; in this class "
-            f"a student's run may have at most {limits.max_run_images:,}. Use fewer epochs or images (the Tutorial "
-            "recipe and Quick presets fit), or ask your teacher to lift the cap."
+            Message(
+                "This run is {epochs} epochs x {images:,} images = {total:,} images; in this class "
+                "a student's run may have at most {cap:,}. Use fewer epochs or images (the Tutorial "
+                "recipe and Quick presets fit), or ask your teacher to lift the cap.",
+                epochs=cfg.epochs,
+                images=cfg.train_size,
+                total=run_images(cfg),
+                cap=limits.max_run_images,
+            )
         )
 
 

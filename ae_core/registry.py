@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
+from .messages import N_
 from .models import BasicAE, ConvDAE, DenseDAE, DigitCNN
 
 
@@ -28,31 +29,37 @@ MODELS: dict[str, ModelSpec] = {
     for s in (
         ModelSpec(
             "basic_ae",
-            "Basic AE",
+            N_("Basic AE"),
             BasicAE,
-            "A 784-64-784 dense autoencoder trained to copy clean digits. It never saw noise, so it shows "
-            "how much a plain bottleneck alone cleans up.",
+            N_(
+                "A 784-64-784 dense autoencoder trained to copy clean digits. It never saw noise, so it shows "
+                "how much a plain bottleneck alone cleans up."
+            ),
             TrainConfig(epochs=20, lr=0.01, noise_factor=0.0),
             101_200,
             TrainConfig(epochs=20, lr=3e-3, noise_factor=0.0, schedule="onecycle", val_split=0.0),
         ),
         ModelSpec(
             "dense_dae",
-            "Dense DAE",
+            N_("Dense DAE"),
             DenseDAE,
-            "A 784-32-784 dense denoising autoencoder trained to map noisy digits to clean ones. Its tiny "
-            "code keeps only the gist of a digit, so outputs are clean but blurry.",
+            N_(
+                "A 784-32-784 dense denoising autoencoder trained to map noisy digits to clean ones. Its tiny "
+                "code keeps only the gist of a digit, so outputs are clean but blurry."
+            ),
             TrainConfig(epochs=30, lr=0.001, noise_factor=0.5),
             50_992,
             TrainConfig(epochs=120, lr=2e-3, noise_factor=0.5, schedule="onecycle", val_split=0.0),
         ),
         ModelSpec(
             "conv_dae",
-            "Conv DAE",
+            N_("Conv DAE"),
             ConvDAE,
-            "A convolutional denoising autoencoder that squeezes digits to 4x4x32 and rebuilds them with "
-            "nearest-neighbour upsampling and convolutions. Local filters keep strokes sharp where the dense "
-            "models blur.",
+            N_(
+                "A convolutional denoising autoencoder that squeezes digits to 4x4x32 and rebuilds them with "
+                "nearest-neighbour upsampling and convolutions. Local filters keep strokes sharp where the dense "
+                "models blur."
+            ),
             TrainConfig(epochs=10, lr=0.001, noise_factor=0.5),
             121_281,
             TrainConfig(epochs=24, lr=4e-3, noise_factor=0.5, schedule="onecycle", val_split=0.0),

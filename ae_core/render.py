@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
 
@@ -94,7 +94,30 @@ def labelled_row(images: list[np.ndarray], labels: list[str], scale: int = 5) ->
     canvas = Image.new("RGB", (row.width, row.height + 34), (14, 17, 23))
     canvas.paste(row, (0, 0))
     draw = ImageDraw.Draw(canvas)
+    font = _font_for("".join(labels))
     for i, label in enumerate(labels):
         for j, line in enumerate(label.split("\n")[:2]):
-            draw.text((i * cell + 2 * scale, row.height + 3 + 14 * j), line[:22], fill=(230, 230, 230))
+            draw.text((i * cell + 2 * scale, row.height + 3 + 14 * j), line[:22], fill=(230, 230, 230), font=font)
     return _png(canvas)
+
+
+# Fonts with Chinese glyphs that Debian, Ubuntu and Fedora install (fonts-noto-cjk, fonts-wqy-microhei); Pillow's
+# built-in font has Latin glyphs only.
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
+
+
+def _font_for(text: str):
+    """Pillow's default font for Latin text; a CJK font (when one is installed) for anything past Latin."""
+    if all(ord(c) < 0x2000 for c in text):
+        return None
+    for path in CJK_FONTS:
+        try:
+            return ImageFont.truetype(path, 13)
+        except OSError:
+            continue
+    return None

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from .data import PROJECT_DIR
+from .messages import Message
 from .registry import ALL, build
 
 WEIGHTS_DIR = Path(os.environ.get("AE_LAB_WEIGHTS", PROJECT_DIR / "weights"))
@@ -125,7 +126,7 @@ def save_lock(directory: Path, timeout: float = 0.0):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise WeightsError("Another save is in progress; try again in a moment.") from None
+                    raise WeightsError(Message("Another save is in progress; try again in a moment.")) from None
                 time.sleep(0.05)
         try:
             yield
@@ -164,8 +165,11 @@ def save(
         current = read_sidecar(name, directory) if (directory / f"{name}.json").exists() else None
         if expect_sha is not None and current is not None and current["sha256"] != expect_sha:
             raise WeightsError(
-                f"'{name}' was changed by someone else since you started (now {current['sha256'][:8]}); "
-                "reload it before saving over it."
+                Message(
+                    "'{name}' was changed by someone else since you started (now {sha}); reload it before saving over it.",
+                    name=name,
+                    sha=current["sha256"][:8],
+                )
             )
         _write_atomic(_inside(directory, sidecar["tensor_file"]), blob)
         if current is not None:
@@ -197,7 +201,11 @@ def restore(name: str, which: str = "prev", directory: Path = WEIGHTS_DIR) -> di
     with save_lock(directory, 5.0):
         src = directory / f"{name}.{which}.json"
         if not src.is_file():
-            raise WeightsError(f"There is no {'backup' if which == 'prev' else 'shipped'} copy of '{name}' to restore.")
+            raise WeightsError(
+                Message("There is no backup copy of '{name}' to restore.", name=name)
+                if which == "prev"
+                else Message("There is no shipped copy of '{name}' to restore.", name=name)
+            )
         backup_sidecar, _ = load(f"{name}.{which}", directory)  # refuse to restore a broken backup
         current = (directory / f"{name}.json").read_bytes() if (directory / f"{name}.json").exists() else None
         _write_atomic(directory / f"{name}.json", src.read_bytes())
@@ -209,11 +217,13 @@ def restore(name: str, which: str = "prev", directory: Path = WEIGHTS_DIR) -> di
 
 def _parse_sidecar(raw: bytes) -> dict:
     if len(raw) > MAX_SIDECAR_BYTES:
-        raise WeightsError("The sidecar is too large to be a weights description.")
+        raise WeightsError(Message("The sidecar is too large to be a weights description."))
     try:
         sidecar = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: bad JSON, or a 5000-digit number
-        raise WeightsError("The sidecar is not valid JSON (or nests too deeply, or holds absurd numbers).") from None
+        raise WeightsError(
+            Message("The sidecar is not valid JSON (or nests too deeply, or holds absurd numbers).")
+        ) from None
     if not isinstance(sidecar, dict) or any(k not in sidecar for k in SIDECAR_REQUIRED):
         raise WeightsError(f"The sidecar must be a JSON object with {', '.join(SIDECAR_REQUIRED)}.")
     if not all(isinstance(sidecar[k], str) for k in SIDECAR_REQUIRED):
@@ -229,17 +239,25 @@ def from_bytes(blob: bytes, sidecar: dict | bytes, expect_key: str | None = None
         sidecar = _parse_sidecar(bytes(sidecar))
     key = sidecar["model_key"]
     if expect_key is not None and key != expect_key:
-        raise WeightsError(f"These weights are for {ALL[key].name}, not {ALL[expect_key].name}.")
+        raise WeightsError(
+            Message(
+                "These weights are for {model}, not {expected}.",
+                model=Message(ALL[key].name),
+                expected=Message(ALL[expect_key].name),
+            )
+        )
     if not blob:
-        raise WeightsError("The tensor file is empty.")
+        raise WeightsError(Message("The tensor file is empty."))
     if len(blob) > MAX_TENSOR_BYTES:
-        raise WeightsError("The tensor file is too large for any ae-lab model.")
+        raise WeightsError(Message("The tensor file is too large for any ae-lab model."))
     if hashlib.sha256(blob).hexdigest() != sidecar["sha256"]:
-        raise WeightsError("The tensor file does not match the sha256 in its sidecar (corrupt, truncated or swapped).")
+        raise WeightsError(
+            Message("The tensor file does not match the sha256 in its sidecar (corrupt, truncated or swapped).")
+        )
     try:
         tensors = safetensors.torch.load(blob)  # parses a JSON header and raw buffers only: no code runs
     except Exception as e:  # noqa: BLE001 - the library raises several types for bad files
-        raise WeightsError(f"Not a valid safetensors file ({type(e).__name__}).") from None
+        raise WeightsError(Message("Not a valid safetensors file ({error}).", error=type(e).__name__)) from None
     model = build(key)
     expected = model.state_dict()
     if set(tensors) != set(expected):
@@ -252,7 +270,7 @@ def from_bytes(blob: bytes, sidecar: dict | bytes, expect_key: str | None = None
                 f"Tensor {k} is {t.dtype} {tuple(t.shape)}, but {ALL[key].name} needs {ref.dtype} {tuple(ref.shape)}."
             )
         if not torch.isfinite(t).all():
-            raise WeightsError(f"Tensor {k} contains NaN or infinite values.")
+            raise WeightsError(Message("Tensor {name} contains NaN or infinite values.", name=k))
     model.load_state_dict(tensors)
     return sidecar, model.eval()
 
@@ -267,7 +285,7 @@ def load(name: str, directory: Path = WEIGHTS_DIR, expect_key: str | None = None
     if not path.is_file():
         raise WeightsError(f"The tensor file {sidecar['tensor_file']} named by '{name}' is missing.")
     if path.stat().st_size > MAX_TENSOR_BYTES:
-        raise WeightsError("The tensor file is too large for any ae-lab model.")
+        raise WeightsError(Message("The tensor file is too large for any ae-lab model."))
     return from_bytes(path.read_bytes(), sidecar, expect_key)
 
 

@@ -4,56 +4,71 @@ import streamlit as st
 from ae_core import preprocess, render
 from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
-from ae_core.noise import LABELS as NOISE_LABELS
+from ae_core.messages import of
 from ae_core.registry import MODELS
 from ui import frame, lesson, panels, params, server, session, text
 from ui import playground_state as pg
+from ui.i18n import N_, _, baseline_name, model_name, noise_label, sentences, tr
 
 frame.page(
-    "Playground",
-    "Draw, pick or upload a digit, add noise, and see what each autoencoder and each classical filter makes of "
-    "the same noisy image, scored against the clean digit.",
+    N_("Playground"),
+    N_(
+        "Draw, pick or upload a digit, add noise, and see what each autoencoder and each classical filter makes of "
+        "the same noisy image, scored against the clean digit."
+    ),
     sidebar_first=False,
     lesson_url=False,
 )
 
 digits = server.test_set()
-SOURCE_LABELS = {"mnist": "MNIST digit", "draw": "Draw", "upload": "Upload"}
 ss = st.session_state
 for notice in pg.init(digits):
-    st.toast(text.plain(notice, 300), icon="⚠️")  # quotes the URL: plain text, never a link
+    st.toast(text.plain(tr(notice), 300), icon="⚠️")  # quotes the URL: plain text, never a link
 
 models, origin, shas = session.models_or_errors()
 
 with st.sidebar:
     if not (lesson.hidden("models") and lesson.hidden("baselines")):
-        st.subheader("Show")
+        st.subheader(_("Show"))
     if "pg_models" not in ss:
         ss.pg_models = list(MODELS)
     if "pg_baselines" not in ss:
         ss.pg_baselines = ["median", "nl_means"]
     if not lesson.hidden("models"):
-        st.multiselect("Models", list(MODELS), format_func=lambda k: MODELS[k].name, key="pg_models")
+        st.multiselect(
+            _("Models"), list(MODELS), format_func=model_name, key="pg_models", placeholder=_("Choose models")
+        )
     if not lesson.hidden("baselines"):
         st.multiselect(
-            "Classical baselines", list(BASELINES), format_func=lambda k: BASELINES[k].name, key="pg_baselines"
+            _("Classical baselines"),
+            list(BASELINES),
+            format_func=baseline_name,
+            key="pg_baselines",
+            placeholder=_("Choose baselines"),
         )
-    with st.expander("Weights in use"):
+    with st.expander(_("Weights in use")):
         for key in MODELS:
-            st.markdown(f"**{MODELS[key].name}**: {text.plain(origin.get(key, 'not available'))}")
-    with st.expander("What the models are", expanded=False):
+            st.markdown(f"**{model_name(key)}**: {text.plain(origin.get(key, _('not available')))}")
+    with st.expander(_("What the models are"), expanded=False):
         for s in MODELS.values():
-            st.markdown(f"**{s.name}**: {s.description}")
+            st.markdown(f"**{_(s.name)}**: {_(s.description)}")
         for b in BASELINES.values():
-            st.markdown(f"**{b.name}**: {b.description}")
+            st.markdown(f"**{_(b.name)}**: {_(b.description)}")
+        st.markdown(
+            _(
+                "**PSNR** (peak signal-to-noise ratio, in dB): how close an output is to the clean digit, pixel by "
+                "pixel; higher is better. **SSIM** (structural similarity, up to 1): how alike their strokes and "
+                "shapes look. **BCE** (binary cross-entropy): the loss the networks are trained to lower."
+            )
+        )
 
 
 def show_steps(steps: preprocess.Steps, where) -> None:
-    with where.expander("Preprocessing steps (MNIST-style)", expanded=True):
+    with where.expander(_("Preprocessing steps (MNIST-style)"), expanded=True):
         for col, (title, png) in zip(st.columns(4), panels.step_pngs(steps), strict=True):
-            col.image(png, caption=title, output_format="PNG")
+            col.image(png, caption=title, output_format="PNG", alt=_("Preprocessing step: {step}").format(step=title))
         if steps.inverted:
-            st.caption("Dark ink on a light background was inverted.")
+            st.caption(_("Dark ink on a light background was inverted."))
 
 
 def decoded_upload(up) -> preprocess.Steps | str:
@@ -63,7 +78,7 @@ def decoded_upload(up) -> preprocess.Steps | str:
         try:
             result = preprocess.from_upload(up.getvalue())
         except (preprocess.ImageRejected, preprocess.EmptyImage) as e:
-            result = str(e)
+            result = of(e)  # kept in English with its template: shown in the reader's language
         ss.pg_decoded = kept = (up.file_id, result)  # one upload per session: the previous one is dropped
     return kept[1]
 
@@ -72,29 +87,41 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
     """(clean 28x28 digit or None, description, message when there is nothing to run)."""
     if source == "mnist":
         c1, c2, c3 = st.columns([1, 1.4, 0.8], vertical_alignment="bottom")
-        c1.selectbox("Class", range(10), key="pg_class")
+        c1.selectbox(_("Class"), range(10), key="pg_class")
         idx = server.class_indices(digits)[ss.pg_class]
         ss.pg_pos = min(ss.pg_pos, len(idx) - 1)
-        c2.number_input(f"Which one (0-{len(idx) - 1})", 0, len(idx) - 1, key="pg_pos")
-        c3.button("Random digit", on_click=pg.random_digit, width="stretch")
+        c2.number_input(_("Which one (0-{last})").format(last=len(idx) - 1), 0, len(idx) - 1, key="pg_pos")
+        c3.button(_("Random digit"), on_click=pg.random_digit, width="stretch")
         i = int(idx[ss.pg_pos])
         st.session_state.pg_digit = i
-        st.caption(f"Test digit #{i}, label **{int(digits.labels[i])}**, from the {digits.source}.")
+        label = int(digits.labels[i])
+        st.caption(
+            _("Test digit #{i}, label **{label}**, from the {source}.").format(
+                i=i, label=label, source=tr(digits.source)
+            )
+        )
         if not digits.full:
-            st.info(server.dataset_note())
+            st.info(tr(server.dataset_note()))
         info.image(
             render.gray_png(digits.images[i].numpy() / 255, 1),
             width=140,
             output_format="PNG",
-            caption="the clean digit",
+            caption=_("the clean digit"),
+            alt=_("The clean test digit #{i}, a handwritten {label}").format(i=i, label=label),
         )
-        return digits.images[i].float().numpy() / 255, f"MNIST test #{i}", None
+        return digits.images[i].float().numpy() / 255, _("MNIST test #{i}").format(i=i), None
     if source == "draw":
         from streamlit_drawable_canvas import st_canvas  # only importable inside the Streamlit runtime
 
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        width = c1.slider("Stroke width", 5, 40, 20, key="pg_stroke")
-        c2.button("Clear", on_click=pg.clear_canvas, width="stretch")
+        st.caption(
+            _(
+                "Drawing needs a mouse, pen or finger. With the keyboard alone, pick an MNIST digit or upload an "
+                "image instead: both are in Input above."
+            )
+        )
+        width = c1.slider(_("Stroke width"), 5, 40, 20, key="pg_stroke")
+        c2.button(_("Clear"), on_click=pg.clear_canvas, width="stretch")
         result = st_canvas(
             stroke_width=width,
             stroke_color="#FFFFFF",
@@ -108,19 +135,21 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
         try:
             steps = preprocess.from_canvas(result.image_data)
         except preprocess.EmptyImage:
-            return None, "drawing", "✏️ Draw a digit on the black canvas."
+            return None, "drawing", "✏️ " + _("Draw a digit on the black canvas.")
         except preprocess.ImageRejected as e:
-            return None, "drawing", f"✏️ {e}"
+            return None, "drawing", f"✏️ {tr(e)}"
         show_steps(steps, info)
-        return steps.digit, "your drawing", None
+        return steps.digit, _("your drawing"), None
     up = st.file_uploader(
-        "PNG, JPEG, BMP, GIF or WebP, up to 5 MB", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="pg_upload"
+        _("PNG, JPEG, BMP, GIF or WebP, up to 5 MB"),
+        type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+        key="pg_upload",
     )
     if up is None:
-        return None, "upload", "⬆️ Upload an image of a digit."
+        return None, "upload", "⬆️ " + _("Upload an image of a digit.")
     steps = decoded_upload(up)
     if isinstance(steps, str):
-        st.error(f"**{text.plain(up.name, 80)}**: {steps}")
+        st.error(f"**{text.plain(up.name, 80)}**: {tr(steps)}")
         return None, "upload", None
     show_steps(steps, info)
     return steps.digit, up.name, None
@@ -132,7 +161,9 @@ with source_col:
     if ss.pg_source not in allowed:
         ss.pg_source = allowed[0]
     if len(allowed) > 1:
-        source = st.radio("Input", allowed, format_func=SOURCE_LABELS.get, horizontal=True, key="pg_source")
+        source = st.radio(
+            _("Input"), allowed, format_func=lambda k: _(lesson.SOURCE_LABELS[k]), horizontal=True, key="pg_source"
+        )
     else:
         source = ss.pg_source
     clean, what, hint = get_input(source, info_col)
@@ -143,25 +174,25 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
     """Only this part reruns when the noise controls move."""
     c = st.columns([1, 1.6, 0.8, 0.6, 1.2], vertical_alignment="bottom")
     if not lesson.hidden("noise_type"):
-        c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="pg_noise")
+        c[0].selectbox(_("Noise type"), NOISE_TYPES, format_func=noise_label, key="pg_noise")
     if not lesson.hidden("factor"):
-        c[1].slider("Noise factor", 0.0, 1.0, step=0.05, key="pg_factor")
+        c[1].slider(_("Noise factor"), 0.0, 1.0, step=0.05, key="pg_factor")
     if not lesson.hidden("seed"):
-        c[2].number_input("Noise seed", 0, params.MAX_SEED, step=1, key="pg_seed")
-        c[3].button("New noise", on_click=pg.new_noise, width="stretch")
+        c[2].number_input(_("Noise seed"), 0, params.MAX_SEED, step=1, key="pg_seed")
+        c[3].button(_("New noise"), on_click=pg.new_noise, width="stretch")
     with c[4]:
         if not lesson.hidden("residuals"):
-            st.toggle("Show residuals", key="pg_residual", help="What each model removed (red) or added (blue).")
+            st.toggle(_("Show residuals"), key="pg_residual", help=_("What each model removed (red) or added (blue)."))
         if not lesson.hidden("feed_clean"):
             st.toggle(
-                "Feed the clean digit",
+                _("Feed the clean digit"),
                 key="pg_feed_clean",
-                help="Plain reconstruction: the tutorial's first experiment.",
+                help=_("Plain reconstruction: the tutorial's first experiment."),
             )
     show_res, feed_clean = bool(ss.get("pg_residual")), bool(ss.get("pg_feed_clean"))
     fixed = pg.fixed_text()
     if fixed:
-        st.caption(f"Set for this lesson: {fixed}.")
+        st.caption(_("Set for this lesson: {fixed}.").format(fixed=fixed))
 
     st.query_params.from_dict(pg.address_bar(source))
     ss.pg_current = clean  # the Inside page shows this digit too
@@ -174,21 +205,29 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
     cmp, row = pg.comparison(clean, models, shas, feed_clean, show_res)
     st.html(row)
     st.caption(
-        f"Input: {text.plain(what, 80)}. Every model gets the identical {'clean' if feed_clean else 'noisy'} 28×28 tensor; "
-        'PSNR and SSIM are against the clean digit, best in green★; "reads as" is a digit classifier\'s verdict. '
-        "Residuals: red = removed, blue = added."
+        sentences(
+            (
+                _("Input: {what}. Every model gets the identical clean 28×28 tensor;")
+                if feed_clean
+                else _("Input: {what}. Every model gets the identical noisy 28×28 tensor;")
+            ).format(what=text.plain(what, 80)),
+            _(
+                'PSNR and SSIM are against the clean digit; the best is marked "best" and ★; "reads as" is a digit '
+                "classifier's verdict. Residuals: red = removed, blue = added."
+            ),
+        )
     )
-    d1, d2, _ = st.columns([1, 1, 3])
+    d1, d2, _spare = st.columns([1, 1, 3])
     # Callables defer the work until someone actually downloads.
     d1.download_button(
-        "Download row (PNG)",
+        _("Download row (PNG)"),
         lambda: panels.download_png(cmp),
         "ae-lab-comparison.png",
         "image/png",
         on_click="ignore",
     )
     d2.download_button(
-        "Download scores (JSON)",
+        _("Download scores (JSON)"),
         lambda: panels.download_json(cmp, what),
         "ae-lab-scores.json",
         "application/json",

@@ -7,41 +7,56 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.evaluate import noisy_test_set
 from ae_core.infer import run
-from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
-from ui import frame, insight, server, session
+from ui import frame, i18n, insight, server, session
+from ui.i18n import N_, _, baseline_name, listing, model_name, noise_label, sentences, tr
 
 frame.page(
-    "Scoreboard",
-    "How every model, the noisy input and the classical filters score on the MNIST test set, how they hold up as the "
-    "noise grows, which digits they find hard, and whether denoising makes digits recognisable again.",
+    N_("Scoreboard"),
+    N_(
+        "How every model, the noisy input and the classical filters score on the MNIST test set, how they hold up as "
+        "the noise grows, which digits they find hard, and whether denoising makes digits recognisable again."
+    ),
 )
 
 models, origin, shas = session.models_or_errors()
 digits = server.test_set()
 if not digits.full:
-    st.warning(f"The full MNIST test set is not available, so these scores use the {digits.source}.")
+    st.warning(
+        _("The full MNIST test set is not available, so these scores use the {source}.").format(
+            source=tr(digits.source)
+        )
+    )
 NAMES = {
-    **{k: s.name for k, s in MODELS.items()},
-    **{k: b.name for k, b in BASELINES.items()},
-    "noisy_input": "Noisy input",
-    "clean": "Clean digits",
+    **{k: model_name(k) for k in MODELS},
+    **{k: baseline_name(k) for k in BASELINES},
+    "noisy_input": _("Noisy input"),
+    "clean": _("Clean digits"),
 }
 wid = server.weights_key(models, shas)
+HIGHLIGHT = "background-color: #1f6f43; color: #ffffff"  # white on dark green: 6.9:1 in either theme
+
+
+def numbers(df: pd.DataFrame, what: str) -> None:
+    """A chart's numbers as a table in an expander: the same facts for a screen reader or a keyboard user."""
+    with st.expander(_("The numbers behind {chart}").format(chart=what)):
+        st.dataframe(df, hide_index=True, width="stretch")
+
 
 c = st.columns([1, 1.4, 2])
-ntype = c[0].selectbox("Noise type", NOISE_TYPES, format_func=NOISE_LABELS.get, key="sb_noise")
-factor = c[1].select_slider("Noise factor", [round(0.05 * i, 2) for i in range(21)], 0.5, key="sb_factor")
+ntype = c[0].selectbox(_("Noise type"), NOISE_TYPES, format_func=noise_label, key="sb_noise")
+factor = c[1].select_slider(_("Noise factor"), [round(0.05 * i, 2) for i in range(21)], 0.5, key="sb_factor")
 base = c[2].multiselect(
-    "Classical baselines",
+    _("Classical baselines"),
     list(BASELINES),
     ["median"],
-    format_func=lambda k: BASELINES[k].name,
+    format_func=baseline_name,
     key="sb_baselines",
-    help="Non-local means and TV take several seconds on 10,000 digits.",
+    help=_("Non-local means and TV take several seconds on 10,000 digits."),
+    placeholder=_("Choose baselines"),
 )
 
-st.subheader(f"Test set at {NOISE_LABELS[ntype]} {factor:g}")
+st.subheader(_("Test set at {noise} {factor:g}").format(noise=noise_label(ntype), factor=factor))
 ev = server.cached(
     ("table", wid, ntype, factor, tuple(base), digits.source),
     lambda progress: scoreboard.table(
@@ -53,30 +68,48 @@ ev = server.cached(
         digits,
         on_step=lambda name, _rows=[*models, "noisy_input", *base]: progress(_rows.index(name) / len(_rows)),
     ),
-    f"Scoring {len(digits):,} test digits…",
+    _("Scoring {n:,} test digits…").format(n=len(digits)),
 )
 summary = ev.summary()
+NAME_COL = _("denoiser")
 df = pd.DataFrame(
     [
-        {"": NAMES[r], "BCE": s["bce"], "MSE": s["mse"], "PSNR (dB)": s["psnr"], "SSIM": s["ssim"]}
+        {NAME_COL: NAMES[r], "BCE": s["bce"], "MSE": s["mse"], "PSNR (dB)": s["psnr"], "SSIM": s["ssim"]}
         for r, s in summary.items()
     ]
 )
 st.dataframe(
-    df.style.highlight_max(["PSNR (dB)", "SSIM"], color="#1f6f43")
-    .highlight_min(["BCE", "MSE"], color="#1f6f43")
+    df.style.highlight_max(["PSNR (dB)", "SSIM"], props=HIGHLIGHT)
+    .highlight_min(["BCE", "MSE"], props=HIGHLIGHT)
     .format({"BCE": "{:.4f}", "MSE": "{:.4f}", "PSNR (dB)": "{:.2f}", "SSIM": "{:.3f}"}),
     hide_index=True,
     width="stretch",
 )
+scored = {r: s for r, s in summary.items() if r != "noisy_input"}
+if scored:
+    top_psnr = max(scored, key=lambda r: scored[r]["psnr"])
+    top_ssim = max(scored, key=lambda r: scored[r]["ssim"])
+    st.markdown(
+        sentences(
+            _("Best PSNR: {name} ({score}).").format(name=NAMES[top_psnr], score=f"{scored[top_psnr]['psnr']:.2f} dB"),
+            _("Best SSIM: {name} ({score}).").format(name=NAMES[top_ssim], score=f"{scored[top_ssim]['ssim']:.3f}"),
+        )
+    )  # the highlight in words, not only by colour
 st.caption(
-    f"n = {ev.n:,}, noise seed 0, the same numbers as `python -m ae_core.evaluate --noise-type {ntype} "
-    f"--noise-factor {factor:g}{' --baselines ' + ' '.join(base) if base else ''}`. Weights: "
-    + ", ".join(f"{MODELS[k].name} = {origin[k]}" for k in models)
-    + "."
+    _("n = {n:,}, noise seed 0, the same numbers as `{command}`. Weights: {weights}.").format(
+        n=ev.n,
+        command=f"python -m ae_core.evaluate --noise-type {ntype} --noise-factor {factor:g}"
+        + (" --baselines " + " ".join(base) if base else ""),
+        weights=listing(f"{model_name(k)} = {origin[k]}" for k in models),
+    )
+    + i18n.gap()
+    + _(
+        "PSNR: peak signal-to-noise ratio in dB, higher is better. SSIM: structural similarity, up to 1. BCE: binary "
+        "cross-entropy, the training loss. MSE: mean squared error."
+    )
 )
 
-st.subheader("Robustness: quality as the noise grows")
+st.subheader(_("Robustness: quality as the noise grows"))
 sub = server.subset()
 clf = server.digit_classifier()
 curve_prec = server.curve_precision()
@@ -85,7 +118,7 @@ curves = server.cached(
     lambda progress: scoreboard.sweep(
         models, base, ntype, sub, classifier=clf[1] if clf else None, on_step=progress, prec=curve_prec
     ),
-    f"Sweeping noise 0 → 1 on {len(sub):,} digits…",
+    _("Sweeping noise 0 → 1 on {n:,} digits…").format(n=len(sub)),
 )
 cf = pd.DataFrame(curves)
 cf["name"] = cf["row"].map(NAMES)
@@ -104,39 +137,71 @@ def curve(metric: str, title: str):
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X("factor:Q", title="noise factor"),
+            x=alt.X("factor:Q", title=_("noise factor")),
             y=alt.Y(f"{metric}:Q", title=title, scale=scale),
             color=alt.Color("name:N", title=None),
-            tooltip=["name", "factor", alt.Tooltip(f"{metric}:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("name", title=NAME_COL),
+                alt.Tooltip("factor", title=_("noise factor")),
+                alt.Tooltip(f"{metric}:Q", format=".3f", title=title),
+            ],
         )
     )
     return (line + rule).properties(height=300)
 
 
+def curve_table(metric: str, title: str, fmt: str) -> pd.DataFrame:
+    """One row per denoiser, one column per noise factor: the curve's points."""
+    data = cf.dropna(subset=[metric]).pivot_table(index="name", columns="factor", values=metric, sort=False)
+    data.columns = [f"{v:g}" for v in data.columns]
+    return data.map(lambda v: format(v, fmt)).reset_index().rename(columns={"name": f"{title} / {_('noise factor')}"})
+
+
 left, right = st.columns(2)
-left.altair_chart(curve("psnr", "PSNR (dB)"), width="stretch")
-right.altair_chart(curve("ssim", "SSIM"), width="stretch")
+left.altair_chart(
+    curve("psnr", "PSNR (dB)"), width="stretch", alt=_("Line chart: PSNR of each denoiser as the noise factor grows")
+)
+right.altair_chart(
+    curve("ssim", "SSIM"), width="stretch", alt=_("Line chart: SSIM of each denoiser as the noise factor grows")
+)
+numbers(curve_table("psnr", "PSNR (dB)", ".2f"), _("the PSNR curves"))
+numbers(curve_table("ssim", "SSIM", ".3f"), _("the SSIM curves"))
 st.caption(
-    f"On {sub.source}. The dashed line marks the training noise level ({scoreboard.TRAINING_FACTOR})."
+    _("On {source}. The dashed line marks the training noise level ({level}).").format(
+        source=tr(sub.source), level=scoreboard.TRAINING_FACTOR
+    )
     + (
-        " The networks run in bf16 for these curves (this CPU does it natively; within 0.01 dB of fp32), the table "
-        "above in fp32."
+        i18n.gap()
+        + _(
+            "The networks run in bf16 for these curves (this CPU does it natively; within 0.01 dB of fp32), the "
+            "table above in fp32."
+        )
         if curve_prec == "bf16"
         else ""
     )
 )
 
-st.subheader("Does denoising restore recognisability?")
+st.subheader(_("Does denoising restore recognisability?"))
 if clf is None:
-    st.info("The digit classifier's weights (weights/digit_cnn.json) are missing; run `python -m ae_core.classifier`.")
+    st.info(
+        _("The digit classifier's weights (weights/digit_cnn.json) are missing; run `python -m ae_core.classifier`.")
+    )
 else:
-    st.altair_chart(curve("accuracy", "classifier accuracy").properties(height=320), width="stretch")
+    accuracy = _("classifier accuracy")
+    st.altair_chart(
+        curve("accuracy", accuracy).properties(height=320),
+        width="stretch",
+        alt=_("Line chart: how often a digit classifier reads each denoiser's output right, as the noise grows"),
+    )
+    numbers(curve_table("accuracy", accuracy, ".1%"), _("the accuracy curves"))
     st.caption(
-        f"A LeNet-sized CNN trained on clean digits ({clf[0].get('test_accuracy', 0):.2%} on the clean test set) "
-        "reads the noisy and the denoised digits."
+        _(
+            "A LeNet-sized CNN trained on clean digits ({accuracy:.2%} on the clean test set) reads the noisy and the "
+            "denoised digits."
+        ).format(accuracy=clf[0].get("test_accuracy", 0))
     )
 
-st.subheader("Per-class PSNR")
+st.subheader(_("Per-class PSNR"))
 pc = scoreboard.per_class(ev)
 pcf = pd.DataFrame(
     [{"digit": str(d), "name": NAMES[row], "PSNR": v} for row, vals in pc.items() for d, v in enumerate(vals)]
@@ -145,46 +210,61 @@ st.altair_chart(
     alt.Chart(pcf)
     .mark_bar()
     .encode(
-        x=alt.X("digit:N", title="digit"),
+        x=alt.X("digit:N", title=_("digit")),
         xOffset="name:N",
         y=alt.Y("PSNR:Q", title="PSNR (dB)"),
         color=alt.Color("name:N", title=None),
-        tooltip=["name", "digit", alt.Tooltip("PSNR:Q", format=".2f")],
+        tooltip=[
+            alt.Tooltip("name", title=NAME_COL),
+            alt.Tooltip("digit", title=_("digit")),
+            alt.Tooltip("PSNR:Q", format=".2f"),
+        ],
     )
     .properties(height=280),
     width="stretch",
+    alt=_("Bar chart: mean PSNR of each denoiser on each digit class 0-9"),
 )
+per_class = pcf.pivot_table(index="name", columns="digit", values="PSNR", sort=False).map(lambda v: f"{v:.2f}")
+numbers(per_class.reset_index().rename(columns={"name": f"PSNR (dB) / {_('digit')}"}), _("the per-class PSNR"))
 
-st.subheader("Best and worst 8 digits")
-row = st.selectbox("For", [*models, *base], format_func=NAMES.get, key="sb_bw")
+st.subheader(_("Best and worst 8 digits"))
+row = st.selectbox(_("For"), [*models, *base], format_func=NAMES.get, key="sb_bw")
 best, worst = scoreboard.best_worst(ev, row)
 full_clean, full_noisy = server.cached(
-    ("noisy", ntype, factor, digits.source), lambda _p: noisy_test_set(digits, ntype, factor, 0), "Preparing digits…"
+    ("noisy", ntype, factor, digits.source),
+    lambda _p: noisy_test_set(digits, ntype, factor, 0),
+    _("Preparing digits…"),
 )
-for title, idx in (("Best", best), ("Worst", worst)):
+for title, idx in ((N_("Best 8 for {name}"), best), (N_("Worst 8 for {name}"), worst)):
     noisy = full_noisy[idx]  # the very noise the table scored
     out = run(models[row], noisy)[0] if row in models else scoreboard.denoisers({}, [row])[row](noisy)
-    psnrs = ev.scores[row]["psnr"][idx]
+    psnrs = ", ".join(f"{v:.1f}" for v in ev.scores[row]["psnr"][idx].tolist())
+    heading = _(title).format(name=NAMES[row])
     st.image(
         render.grid(list(full_clean[idx][:, 0]) + list(noisy[:, 0]) + list(out[:, 0]), nrow=8, scale=3),
         output_format="PNG",
-        caption=f"{title} 8 for {NAMES[row]} (rows: clean, noisy, output). PSNR: "
-        + ", ".join(f"{v:.1f}" for v in psnrs.tolist()),
+        caption=_("{heading} (rows: clean, noisy, output). PSNR: {psnrs}").format(heading=heading, psnrs=psnrs),
+        alt=_("{heading}: three rows of 8 digits, clean, noisy and the output; PSNR {psnrs} dB").format(
+            heading=heading, psnrs=psnrs
+        ),
     )
 
-st.subheader("Train/test noise matrix")
+st.subheader(_("Train/test noise matrix"))
 rows = insight.matrix_rows(models, shas)
-mf = st.select_slider("Test noise factor", [round(0.1 * i, 1) for i in range(1, 11)], 0.5, key="sb_mf")
+mf = st.select_slider(_("Test noise factor"), [round(0.1 * i, 1) for i in range(1, 11)], 0.5, key="sb_mf")
+by_position = {str(i): m for i, (_sha, m) in enumerate(rows.values())}
 matrix = server.cached(
-    ("matrix", tuple((label, sha) for label, (sha, _) in rows.items()), mf, sub.source, curve_prec),
-    lambda _p: scoreboard.noise_matrix({label: m for label, (_, m) in rows.items()}, mf, sub, prec=curve_prec),
-    "Scoring each denoiser on each noise type…",
+    ("matrix", tuple(sha for sha, _m in rows.values()), mf, sub.source, curve_prec),  # content, not labels
+    lambda _p: scoreboard.noise_matrix(by_position, mf, sub, prec=curve_prec),
+    _("Scoring each denoiser on each noise type…"),
 )
 st.dataframe(
     pd.DataFrame(matrix)
-    .T.rename(columns=NOISE_LABELS)
+    .T.rename(index=dict(zip(by_position, rows, strict=True)), columns=noise_label)
     .style.format("{:.2f} dB")
-    .highlight_max(axis=1, color="#1f6f43"),
+    .highlight_max(axis=1, props=HIGHLIGHT),
     width="stretch",
 )
-st.caption("Mean PSNR on each test noise type. Train runs on other noise types on the Train page to fill in more rows.")
+st.caption(
+    _("Mean PSNR on each test noise type. Train runs on other noise types on the Train page to fill in more rows.")
+)

@@ -4,50 +4,64 @@ import streamlit as st
 from ae_core import device, precision, render
 from ae_core.config import NOISE_TYPES, PRECISIONS
 from ae_core.jobs import Job, JobRefused
-from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ui import classroom, frame, jobs, session, text
+from ui.i18n import N_, _, model_name, noise_label, tr
 
 frame.page(
-    "Train",
-    "Retrain any of the three autoencoders with your own settings and watch it learn: live loss curves, "
-    "validation digits after every epoch, and a history of your runs to compare, activate and save.",
+    N_("Train"),
+    N_(
+        "Retrain any of the three autoencoders with your own settings and watch it learn: live loss curves, "
+        "validation digits after every epoch, and a history of your runs to compare, activate and save."
+    ),
 )
 
 ss = st.session_state
 keys = st.multiselect(
-    "Models", list(MODELS), default=["conv_dae"], format_func=lambda k: MODELS[k].name, key="tr_models"
+    _("Models"),
+    list(MODELS),
+    default=["conv_dae"],
+    format_func=model_name,
+    key="tr_models",
+    placeholder=_("Choose models"),
 )
 base = MODELS[keys[0] if keys else "conv_dae"].recipe
 if len(keys) > 1:
-    st.caption(f"Defaults come from {MODELS[keys[0]].name}'s tutorial recipe and apply to every selected model.")
+    st.caption(
+        _("Defaults come from {model}'s tutorial recipe and apply to every selected model.").format(
+            model=model_name(keys[0])
+        )
+    )
 
 with st.form("train_form"):
     c = st.columns(4)
-    epochs = c[0].number_input("Epochs", 1, 500, base.epochs)
-    lr = c[1].number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.5f", step=1e-4)
-    batch = c[2].select_slider("Batch size", [16, 32, 64, 128, 256, 512, 1024], base.batch_size)
-    dev = c[3].selectbox("Device", device.available())
+    epochs = c[0].number_input(_("Epochs"), 1, 500, base.epochs)
+    lr = c[1].number_input(_("Learning rate"), 1e-5, 1.0, base.lr, format="%.5f", step=1e-4)
+    batch = c[2].select_slider(_("Batch size"), [16, 32, 64, 128, 256, 512, 1024], base.batch_size)
+    dev = c[3].selectbox(_("Device"), device.available())
     c = st.columns(4)
-    ntype = c[0].selectbox("Noise type", NOISE_TYPES, NOISE_TYPES.index(base.noise_type), format_func=NOISE_LABELS.get)
-    factor = c[1].slider("Noise factor", 0.0, 1.0, base.noise_factor, 0.05)
-    size = c[2].number_input("Training images", 256, 60_000, 10_000, step=1000)
-    seed = c[3].number_input("Seed", 0, 2**31 - 1, 0)
+    ntype = c[0].selectbox(_("Noise type"), NOISE_TYPES, NOISE_TYPES.index(base.noise_type), format_func=noise_label)
+    factor = c[1].slider(_("Noise factor"), 0.0, 1.0, base.noise_factor, 0.05)
+    size = c[2].number_input(_("Training images"), 256, 60_000, 10_000, step=1000)
+    seed = c[3].number_input(_("Seed"), 0, 2**31 - 1, 0)
     c = st.columns(4)
-    val = c[0].slider("Validation split", 0.0, 0.3, 0.1, 0.05)
+    val = c[0].slider(_("Validation split"), 0.0, 0.3, 0.1, 0.05)
+    schedules = {"constant": _("constant"), "onecycle": _("one-cycle"), "cosine": _("cosine")}
     schedule = c[1].selectbox(
-        "LR schedule", ["constant", "onecycle", "cosine"], help="The tutorial uses a constant rate."
+        _("LR schedule"), list(schedules), format_func=schedules.get, help=_("The tutorial uses a constant rate.")
     )
     auto_here = precision.resolve("auto", device.resolve("auto"))
     prec = c[2].selectbox(
-        "Precision",
+        _("Precision"),
         PRECISIONS,
-        format_func=lambda p: f"auto ({auto_here} here)" if p == "auto" else p,
-        help="auto trains in bf16 where the hardware runs it natively (x86 CPUs with AVX512-BF16 or AMX, NVIDIA "
-        "GPUs from Ampere on, Apple GPUs on macOS 14+), 2-3x faster for the Conv DAE, and in fp32 elsewhere. "
-        "Choose fp32 to force full precision.",
+        format_func=lambda p: _("auto ({here} here)").format(here=auto_here) if p == "auto" else p,
+        help=_(
+            "auto trains in bf16 where the hardware runs it natively (x86 CPUs with AVX512-BF16 or AMX, NVIDIA "
+            "GPUs from Ampere on, Apple GPUs on macOS 14+), 2-3x faster for the Conv DAE, and in fp32 elsewhere. "
+            "Choose fp32 to force full precision."
+        ),
     )
-    submitted = st.form_submit_button("Start training", type="primary", disabled=not keys)
+    submitted = st.form_submit_button(_("Start training"), type="primary", disabled=not keys)
 
 if submitted:
     for key in keys:
@@ -67,42 +81,56 @@ if submitted:
         try:
             job = jobs.start(key, cfg)
             if job.state != "failed":
-                st.toast(f"Started {text.plain(job.label)}: {jobs.estimate_text(key, job.config)}.")
+                st.toast(
+                    _("Started {run}: {estimate}.").format(
+                        run=text.plain(tr(job.label)), estimate=jobs.estimate_text(key, job.config)
+                    )
+                )
         except JobRefused as e:
-            st.error(str(e))
+            st.error(tr(e))
 
 
 def loss_frame(job: Job) -> pd.DataFrame:
     return pd.DataFrame(
-        {"train loss": [h.train_loss for h in job.history], "validation loss": [h.val_loss for h in job.history]},
-        index=pd.Index([h.epoch for h in job.history], name="epoch"),
+        {_("train loss"): [h.train_loss for h in job.history], _("validation loss"): [h.val_loss for h in job.history]},
+        index=pd.Index([h.epoch for h in job.history], name=_("epoch")),
     )
+
+
+def chart_table(df: pd.DataFrame, what: str) -> None:
+    """A chart's numbers as a table in an expander: the same facts for a screen reader or a keyboard user."""
+    with st.expander(_("The numbers behind {chart}").format(chart=what)):
+        st.dataframe(df, width="stretch")
 
 
 def live(job: Job) -> None:
-    st.markdown(
-        f"**{text.plain(job.label)}** · {job.state}"
-        + (f" ({job.phase})" if job.state == "running" and job.phase else "")
-    )
+    st.markdown(f"**{text.plain(tr(job.label))}** · {jobs.state_text(job)}")
     p = job.progress
     if job.state == "running" and p is not None:
         frac = ((p.epoch - 1) + p.batch / p.batches) / p.epochs
         st.progress(
             min(frac, 1.0),
-            text=f"epoch {p.epoch}/{p.epochs}, batch {p.batch}/{p.batches} · "
-            f"{p.images_per_s:,.0f} images/s · ETA {jobs.fmt_seconds(p.eta_s)} · loss {p.loss:.4f}",
+            text=_(
+                "epoch {epoch}/{epochs}, batch {batch}/{batches} · {rate:,.0f} images/s · ETA {eta} · loss {loss:.4f}"
+            ).format(
+                epoch=p.epoch,
+                epochs=p.epochs,
+                batch=p.batch,
+                batches=p.batches,
+                rate=p.images_per_s,
+                eta=jobs.fmt_seconds(p.eta_s),
+                loss=p.loss,
+            ),
         )
     left, right = st.columns([1, 1])
     with left:
         if len(job.history) >= 2:
-            st.line_chart(loss_frame(job), height=220, x_label="epoch", y_label="BCE")
+            st.line_chart(loss_frame(job), height=220, x_label=_("epoch"), y_label="BCE")
+            chart_table(loss_frame(job), _("the loss curves"))
         elif job.loss_trace:
-            st.line_chart(
-                pd.DataFrame({"running train loss": job.loss_trace}),
-                height=220,
-                x_label="progress report",
-                y_label="BCE",
-            )
+            trace = pd.DataFrame({_("running train loss"): job.loss_trace})
+            st.line_chart(trace, height=220, x_label=_("progress report"), y_label="BCE")
+            chart_table(trace, _("the loss curve"))
     with right:
         if job.preview_out is not None:
             strip = render.grid(list(job.preview_noisy) + list(job.preview_out), nrow=8, scale=1)
@@ -110,14 +138,19 @@ def live(job: Job) -> None:
                 strip,
                 width="stretch",
                 output_format="PNG",
-                caption=f"8 validation digits: noisy (top) → output after epoch {len(job.history)} (bottom)",
+                caption=_("8 validation digits: noisy (top) → output after epoch {n} (bottom)").format(
+                    n=len(job.history)
+                ),
+                alt=_("8 noisy validation digits and the model's output for each after epoch {n}").format(
+                    n=len(job.history)
+                ),
             )
     if job.active:
-        st.button("Stop", key=f"tr-stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
+        st.button(_("Stop"), key=f"tr-stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
     if job.error:
-        st.error(text.plain(job.error, 400))
+        st.error(text.plain(tr(job.error), 400))
     if job.note:
-        st.caption(text.plain(job.note, 400))
+        st.caption(text.plain(tr(job.note), 400))
 
 
 def live_runs() -> None:
@@ -133,17 +166,17 @@ def live_runs() -> None:
     ss.tr_was_active = bool(active)
 
 
-with st.expander("Upload weights (a .safetensors file and its .json sidecar)"):
-    files = st.file_uploader("Both files", type=["safetensors", "json"], accept_multiple_files=True, key="tr_upload")
+with st.expander(_("Upload weights (a .safetensors file and its .json sidecar)")):
+    files = st.file_uploader(_("Both files"), type=["safetensors", "json"], accept_multiple_files=True, key="tr_upload")
     if files:
         session.upload_panel(files)
 
 runs = jobs.my_runs()
 st.fragment(live_runs, run_every=1.0 if any(j.active for j in runs) else None)()
 
-st.subheader("Run history")
+st.subheader(_("Run history"))
 if not runs:
-    st.caption("No runs yet. Start one above or from the sidebar's Retrain panel.")
+    st.caption(_("No runs yet. Start one above or from the sidebar's Retrain panel."))
 else:
     rows = jobs.history_rows(runs)
     st.dataframe(
@@ -151,24 +184,28 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "test PSNR": st.column_config.NumberColumn(format="%.2f dB"),
-            "test SSIM": st.column_config.NumberColumn(format="%.3f"),
-            "val loss": st.column_config.NumberColumn(format="%.4f"),
+            _("test PSNR"): st.column_config.NumberColumn(format="%.2f dB"),
+            _("test SSIM"): st.column_config.NumberColumn(format="%.3f"),
+            _("val loss"): st.column_config.NumberColumn(format="%.4f"),
         },
     )
     finished = [j for j in runs if j.model is not None]
     if finished:
         by_id = {j.id: j for j in finished}
         pick = st.selectbox(
-            "Run", list(by_id), format_func=lambda i: by_id[i].label, index=len(by_id) - 1, key="tr_pick"
+            _("Run"), list(by_id), format_func=lambda i: tr(by_id[i].label), index=len(by_id) - 1, key="tr_pick"
         )
         job = by_id[pick]
         b = st.columns(4)
-        if b[0].button("Use these weights", key="tr_activate", help="Use these weights in your playground and pages."):
+        if b[0].button(
+            _("Use these weights"), key="tr_activate", help=_("Use these weights in your playground and pages.")
+        ):
             jobs.activate(job)
-            st.toast(f"{MODELS[job.key].name} now uses {text.plain(job.label)} for you.")
+            st.toast(
+                _("{model} now uses {run} for you.").format(model=model_name(job.key), run=text.plain(tr(job.label)))
+            )
         b[1].download_button(
-            "Download weights (.zip)",
+            _("Download weights (.zip)"),
             lambda: jobs.weights_zip(job),
             f"{job.key}-{job.id}.zip",
             "application/zip",
@@ -177,9 +214,9 @@ else:
         )
         shared_ok = classroom.may_change_defaults()
         if b[2].button(
-            "Save as default",
+            _("Save as default"),
             key="tr_save",
-            help="Replaces weights/ for everyone; the previous file is kept as a backup."
+            help=_("Replaces weights/ for everyone; the previous file is kept as a backup.")
             if shared_ok
             else classroom.why_not(),
             disabled=not shared_ok,
@@ -187,7 +224,7 @@ else:
             ok, msg = jobs.save_as_default(job)
             (st.success if ok else st.error)(msg)
         if b[3].button(
-            f"Restore shipped {MODELS[job.key].name}",
+            _("Restore shipped {model}").format(model=model_name(job.key)),
             key="tr_restore",
             help=None if shared_ok else classroom.why_not(),
             disabled=not shared_ok,
@@ -195,18 +232,23 @@ else:
             ok, msg = jobs.restore_shipped(job.key)
             (st.success if ok else st.error)(msg)
         overlay = st.multiselect(
-            "Overlay validation-loss curves", list(by_id), format_func=lambda i: by_id[i].label, key="tr_overlay"
+            _("Overlay validation-loss curves"),
+            list(by_id),
+            format_func=lambda i: tr(by_id[i].label),
+            key="tr_overlay",
+            placeholder=_("Choose runs"),
         )
         if overlay:
             curves = pd.DataFrame(
                 {
-                    by_id[i].label: pd.Series(
+                    tr(by_id[i].label): pd.Series(
                         {h.epoch: (h.val_loss if h.val_loss is not None else h.train_loss) for h in by_id[i].history}
                     )
                     for i in overlay
                 }
             )
-            curves.index.name = "epoch"
-            st.line_chart(curves, height=260, x_label="epoch", y_label="BCE (validation, or train if none)")
+            curves.index.name = _("epoch")
+            st.line_chart(curves, height=260, x_label=_("epoch"), y_label=_("BCE (validation, or train if none)"))
+            chart_table(curves, _("the overlaid curves"))
 
 classroom.teacher_panel()

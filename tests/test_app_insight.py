@@ -21,8 +21,10 @@ def test_scoreboard_page_and_noise_change(small_sweeps):
         c.value for c in at.caption
     ]
     table = at.dataframe[0].value
-    assert list(table[""]) == ["Basic AE", "Dense DAE", "Conv DAE", "Noisy input", "Median 3×3"]
-    assert table.set_index("")["PSNR (dB)"]["Conv DAE"] > table.set_index("")["PSNR (dB)"]["Noisy input"]
+    assert list(table["denoiser"]) == ["Basic AE", "Dense DAE", "Conv DAE", "Noisy input", "Median 3×3"]
+    assert (
+        table.set_index("denoiser")["PSNR (dB)"]["Conv DAE"] > table.set_index("denoiser")["PSNR (dB)"]["Noisy input"]
+    )
     heads = [s.value for s in at.subheader]
     for h in (
         "Robustness: quality as the noise grows",

@@ -165,6 +165,6 @@ def test_sidebar_selection_limits_outputs():
 
 def test_classifier_reading_under_each_panel():
     at = start()
-    reads = re.findall(r"reads as <b>(\d)</b> \((\d+)%\)", row(at))
+    reads = re.findall(r"reads as (\d) \((\d+)%\)", row(at))
     assert len(reads) == 7  # clean, noisy, 3 models, 2 baselines
     assert reads[0][0] == "7" and int(reads[0][1]) > 90  # test digit #0 is a confident 7

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.i18n import _, gap
 from ui.throttle import KeyThrottle
 
 MIN_KEY_CHARS = 16  # a random 16-character key is out of reach of online guessing, even from many browsers
@@ -129,10 +130,10 @@ def why_not() -> str:
     from ui import lesson
 
     if lesson.active():
-        return "This is a lesson link: the weights everyone uses cannot be changed from it."
+        return _("This is a lesson link: the weights everyone uses cannot be changed from it.")
     if not _key() and not oidc_configured():
-        return "Classroom mode: the defaults are read-only in the app (the server has no teacher credential)."
-    return "Classroom mode: only the teacher can change the weights everyone uses. Your runs stay yours."
+        return _("Classroom mode: the defaults are read-only in the app (the server has no teacher credential).")
+    return _("Classroom mode: only the teacher can change the weights everyone uses. Your runs stay yours.")
 
 
 @st.cache_resource(show_spinner=False)
@@ -159,31 +160,31 @@ def teacher_panel() -> None:
         return
     from ui import server, session
 
-    with st.expander("Teacher", expanded=is_teacher()):
+    with st.expander(_("Teacher"), expanded=is_teacher()):
         if is_teacher():
             _cap_controls(server.manager())
-            if st.session_state.get("teacher") and st.button("Leave teacher mode", key="teacher_leave"):
+            if st.session_state.get("teacher") and st.button(_("Leave teacher mode"), key="teacher_leave"):
                 st.session_state.teacher = False
                 st.rerun()
             return
         if oidc_configured():
             email = _logged_in_email()
             if email is None:
-                st.button("Log in as the teacher", key="teacher_login", on_click=st.login)
+                st.button(_("Log in as the teacher"), key="teacher_login", on_click=st.login)
             else:
-                st.caption("You are logged in, but not as one of this class's teachers.")
-                st.button("Log out", key="teacher_logout", on_click=st.logout)
+                st.caption(_("You are logged in, but not as one of this class's teachers."))
+                st.button(_("Log out"), key="teacher_logout", on_click=st.logout)
         if not _key():
             if not oidc_configured():
                 st.caption(why_not())
             return
         with st.form("teacher_form", border=False):
-            typed = st.text_input("Teacher key", type="password", key="teacher_typed")
-            if st.form_submit_button("Unlock"):
+            typed = st.text_input(_("Teacher key"), type="password", key="teacher_typed")
+            if st.form_submit_button(_("Unlock")):
                 if unlock(typed, session.browser_id()):
                     st.session_state.teacher = True
                     st.rerun()
-                st.error("That is not the teacher key. Each wrong attempt makes the next answer slower.")
+                st.error(_("That is not the teacher key. Each wrong attempt makes the next answer slower."))
 
 
 def _cap_controls(manager) -> None:
@@ -191,15 +192,19 @@ def _cap_controls(manager) -> None:
 
     cap = manager.limits.max_run_images
     st.caption(
-        "Students' runs may have at most "
-        + (f"{cap:,} images (epochs × training images)." if cap is not None else "any size (the cap is lifted).")
-        + " This applies to this server process until it restarts."
+        (
+            _("Students' runs may have at most {cap:,} images (epochs × training images).").format(cap=cap)
+            if cap is not None
+            else _("Students' runs may have any size (the cap is lifted).")
+        )
+        + gap()
+        + _("This applies to this server process until it restarts.")
     )
     c1, c2 = st.columns(2)
-    new = c1.number_input("Cap (epochs × images)", 10_000, 30_000_000, cap or 2_000_000, step=100_000, key="t_cap")
-    if c1.button("Set the cap", key="teacher_set_cap"):
+    new = c1.number_input(_("Cap (epochs × images)"), 10_000, 30_000_000, cap or 2_000_000, step=100_000, key="t_cap")
+    if c1.button(_("Set the cap"), key="teacher_set_cap"):
         manager.set_limits(dataclasses.replace(manager.limits, max_run_images=int(new)))
         st.rerun()
-    if c2.button("Lift the cap", key="teacher_lift_cap", disabled=cap is None):
+    if c2.button(_("Lift the cap"), key="teacher_lift_cap", disabled=cap is None):
         manager.set_limits(dataclasses.replace(manager.limits, max_run_images=None))
         st.rerun()

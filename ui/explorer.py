@@ -16,6 +16,7 @@ import torch
 from ae_core import explore
 from ae_core.explore import CodeSpace
 from ui import server
+from ui.i18n import _
 from ui.panels import img_tag
 
 STEP = 0.05  # the PC sliders' step, in standard deviations
@@ -80,7 +81,8 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
     than through Altair, whose conversion switches process-wide data transformers (Streamlit's own charts do too).
     """
     axis = {"scale": {"domain": list(bounds)}, "type": "quantitative"}
-    enc = {"x": {"field": "z1", "title": "PC 1 (σ)", **axis}, "y": {"field": "z2", "title": "PC 2 (σ)", **axis}}
+    pc = _("PC {n} (σ)")
+    enc = {"x": {"field": "z1", "title": pc.format(n=1), **axis}, "y": {"field": "z2", "title": pc.format(n=2), **axis}}
     datasets = {"grid": grid_points(bounds)}
     plots, views = [], []
     # A concatenated view cannot take the container's width: size the plots so all of them, their axes and the
@@ -103,7 +105,7 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
                     {
                         "data": {"name": f"digits{i}"},
                         "mark": dots,
-                        "encoding": {**enc, "color": {"field": "digit", "type": "nominal", "title": "class"}},
+                        "encoding": {**enc, "color": {"field": "digit", "type": "nominal", "title": _("class")}},
                     },
                     {
                         "name": f"grid{i}",
@@ -150,21 +152,24 @@ CSS = """<style>
 .ae-ex-col img {width: 100%; image-rendering: pixelated; display: block;}
 .ae-ex-col .ae-ex-dec {border-radius: 4px;}
 .ae-ex-col .ae-ex-name {text-align: center; font-weight: 600; margin: .3rem 0 .1rem;}
-.ae-ex-col .ae-ex-cap {font-size: .85rem; opacity: .7; margin-top: .2rem;}
+.ae-ex-col .ae-ex-cap {font-size: .85rem; margin-top: .2rem;}
 </style>"""
 
 
 def row_html(cols: list[dict]) -> str:
-    """The three models side by side: {name, decoded (PNG), reads (text), near (PNG), near_labels}."""
+    """The three models side by side: {name, decoded (PNG), alt (its text alternative), reads (text), near (PNG),
+    near_labels}."""
     parts = []
     for c in cols:
         parts.append(
             '<div class="ae-ex-col">'
-            + img_tag(c["decoded"], f"{c['name']}: decoded", "ae-ex-dec")
+            + img_tag(c["decoded"], c["alt"], "ae-ex-dec")
             + f'<div class="ae-ex-name">{html.escape(c["name"])}</div>'
             + f'<div class="ae-ex-reads">{html.escape(c["reads"])}</div>'
-            + img_tag(c["near"], "nearest test digits", "ae-ex-near")
-            + f'<div class="ae-ex-cap">nearest test digits in code space: {html.escape(c["near_labels"])}</div>'
+            + img_tag(c["near"], _("The 5 nearest test digits: {labels}").format(labels=c["near_labels"]), "ae-ex-near")
+            + '<div class="ae-ex-cap">'
+            + html.escape(_("nearest test digits in code space: {labels}").format(labels=c["near_labels"]))
+            + "</div>"
             + "</div>"
         )
     return f'{CSS}<div class="ae-ex-row" style="--n: {len(cols)}">{"".join(parts)}</div>'

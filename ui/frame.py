@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import streamlit as st
 
+# 28x28 images are sent as they are and upscaled by the browser without blurring. Streamlit's file uploader has no
+# label parameters for its drop zone: its fixed English text is replaced by the catalog's (ui/i18n).
+_CSS = """<style>
+[data-testid='stImage'] img {image-rendering: pixelated;}
+[data-testid='stFileUploaderDropzoneInstructions'] > div > span:first-of-type {font-size: 0; line-height: 0;}
+[data-testid='stFileUploaderDropzoneInstructions'] > div > span:first-of-type::after {
+  content: '%(drop)s'; font-size: 1rem; line-height: 1.5;}
+</style>"""
 
-def setup() -> None:
-    from ui import classroom, lesson
+
+def setup(switch: bool = True) -> None:
+    """Page config, language and lesson; `switch`: draw the sidebar's language switch (app.py, which runs before the
+    page in the same run, leaves it to the page)."""
+    from ui import classroom, i18n, lesson
 
     st.set_page_config(page_title="ae-lab", page_icon="✏️", layout="wide")
     classroom.startup_check()  # a refused teacher key is logged on the first page anyone opens, whichever it is
-    # 28x28 images are sent as they are and upscaled by the browser without blurring.
-    st.html("<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>")
+    i18n.init()
+    st.html(_CSS % {"drop": i18n._("Drag and drop a file here").replace("'", "")})
+    if switch:
+        i18n.switcher()
     lesson.init()
 
 
@@ -34,13 +47,17 @@ def retrain_sidebar() -> None:
 def page(title: str, intro: str, sidebar_first: bool = True, lesson_url: bool = True) -> None:
     """Every page opens the same way: config, title, one sentence on what it shows, and (for pages without sidebar
     controls of their own) the Retrain panel. In a lesson, other pages keep the lesson's parameters in the URL (the
-    playground, lesson_url=False, writes its own)."""
+    playground, lesson_url=False, writes its own). `title` and `intro` are N_()-marked: translated here, once the
+    session's language is known."""
     from ui import lesson
+    from ui.i18n import _, url_param
 
     setup()
-    if lesson_url and lesson.active() and st.query_params.to_dict() != lesson.query():
-        st.query_params.from_dict(lesson.query())  # another page of a lesson: a refresh here keeps the lesson
-    st.title(title)
-    st.write(intro)
+
+    want = lesson.query() | url_param()
+    if lesson_url and lesson.active() and st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)  # another page of a lesson: a refresh here keeps the lesson (and language)
+    st.title(_(title))
+    st.write(_(intro))
     if sidebar_first:
         retrain_sidebar()

@@ -16,12 +16,20 @@ from ae_core import precision, store
 from ae_core.config import TrainConfig
 from ae_core.device import resolve
 from ae_core.jobs import Job, JobManager
-from ae_core.noise import LABELS as NOISE_LABELS
 from ae_core.registry import MODELS
 from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate
 from ui import classroom, server, session, text
+from ui.i18n import N_, _, model_name, ngettext, noise_label, tr
 
-PRESETS = {"quick": "Quick (1 epoch, 10k images)", "tutorial": "Tutorial recipe (all 60k images)"}
+PRESETS = {"quick": N_("Quick (1 epoch, 10k images)"), "tutorial": N_("Tutorial recipe (all 60k images)")}
+# A run's state, as the run history and the Train page show it.
+STATES = {
+    "queued": N_("waiting"),
+    "running": N_("training"),
+    "done": N_("finished"),
+    "stopped": N_("stopped"),
+    "failed": N_("failed"),
+}
 
 
 def manager() -> JobManager:
@@ -39,7 +47,7 @@ def preset_config(key: str, preset: str) -> TrainConfig:
     return recipe.replace(train_size=60_000, val_split=0.0)
 
 
-@st.cache_data(show_spinner="Measuring this machine's training speed…", max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64)
 def rate(key: str, batch_size: int, device: str, precision: str) -> float:
     return measure_rate(key, TrainConfig(batch_size=batch_size, device=device, precision=precision))
 
@@ -51,26 +59,30 @@ def scoring_rate(key: str) -> float:
 
 def estimate_text(key: str, cfg: TrainConfig) -> str:
     try:
-        train_rate = rate(key, cfg.batch_size, cfg.device, cfg.precision)
+        with st.spinner(_("Measuring this machine's training speed…")):  # shows only if it takes over 0.5 s
+            train_rate = rate(key, cfg.batch_size, cfg.device, cfg.precision)
         secs = estimate_seconds(cfg, train_rate, len(server.test_set()), scoring_rate(key))
     except ValueError as e:
-        return str(e)
-    return "under a second here" if secs < 0.5 else f"about {fmt_seconds(secs)} here"  # not "about 0 s"
+        return tr(e)
+    # not "about 0 s"
+    return _("under a second here") if secs < 0.5 else _("about {time} here").format(time=fmt_seconds(secs))
 
 
 def epochs_text(n: int) -> str:
-    return f"{n} epoch" if n == 1 else f"{n} epochs"
+    return ngettext("{n} epoch", "{n} epochs", n).format(n=n)
 
 
 def fmt_seconds(s: float) -> str:
     s = max(0, int(round(s)))
-    return (
-        f"{s // 3600} h {s % 3600 // 60:02d} min"
-        if s >= 3600
-        else f"{s // 60} min {s % 60:02d} s"
-        if s >= 60
-        else f"{s} s"
-    )
+    if s >= 3600:
+        return _("{h} h {min:02d} min").format(h=s // 3600, min=s % 3600 // 60)
+    if s >= 60:
+        return _("{min} min {s:02d} s").format(min=s // 60, s=s % 60)
+    return _("{s} s").format(s=s)
+
+
+def state_text(job: Job) -> str:
+    return _(STATES.get(job.state, job.state))
 
 
 def start(key: str, cfg: TrainConfig | dict) -> Job:
@@ -110,14 +122,18 @@ def save_as_default(job: Job) -> tuple[bool, str]:
     """Make a run the default weights for everyone: (saved?, message). Refused in classroom mode for students."""
     if not classroom.may_change_defaults():  # checked at the action too, not only by the disabled button
         return False, classroom.why_not()
-    name = MODELS[job.key].name
+    name = model_name(job.key)
     try:
         store.save(job.key, job.model, job.meta(), store.WEIGHTS_DIR, expect_sha=job.base_sha)
     except store.WeightsError as e:
-        return False, f"Not saved: {e}"
+        return False, _("Not saved: {reason}").format(reason=tr(e))
     except OSError as e:
-        return False, f"Not saved: the disk refused the write ({e.strerror}). The previous weights are unchanged."
-    return True, f"Saved {text.plain(job.label)} as the default {name} weights. The previous ones are kept as a backup."
+        return False, _("Not saved: the disk refused the write ({error}). The previous weights are unchanged.").format(
+            error=e.strerror
+        )
+    return True, _("Saved {run} as the default {model} weights. The previous ones are kept as a backup.").format(
+        run=text.plain(tr(job.label)), model=name
+    )
 
 
 def restore_shipped(key: str) -> tuple[bool, str]:
@@ -126,8 +142,10 @@ def restore_shipped(key: str) -> tuple[bool, str]:
     try:
         store.restore(key, "shipped", store.WEIGHTS_DIR)
     except store.WeightsError as e:
-        return False, str(e)
-    return True, f"Restored the shipped {MODELS[key].name} weights; the replaced ones are the backup now."
+        return False, tr(e)
+    return True, _("Restored the shipped {model} weights; the replaced ones are the backup now.").format(
+        model=model_name(key)
+    )
 
 
 def precision_of(job: Job) -> str:
@@ -148,20 +166,20 @@ def history_rows(runs: list[Job]) -> list[dict]:
         tm = j.test_metrics or {}
         rows.append(
             {
-                "run": j.label,
-                "model": MODELS[j.key].name,
-                "state": j.state,
-                "epochs": f"{len(j.history)}/{j.config.epochs}",
+                _("run"): tr(j.label),
+                _("model"): model_name(j.key),
+                _("state"): state_text(j),
+                _("epochs"): f"{len(j.history)}/{j.config.epochs}",
                 "lr": j.config.lr,
-                "batch": j.config.batch_size,
-                "noise": f"{NOISE_LABELS[j.config.noise_type]} {j.config.noise_factor:g}",
-                "images": j.config.train_size,
-                "seed": j.config.seed,
-                "precision": precision_of(j),
-                "val loss": None if h is None else h.val_loss,
-                "test PSNR": tm.get("psnr"),
-                "test SSIM": tm.get("ssim"),
-                "time (s)": None if h is None else round(sum(x.seconds for x in j.history), 1),
+                _("batch"): j.config.batch_size,
+                _("noise"): f"{noise_label(j.config.noise_type)} {j.config.noise_factor:g}",
+                _("images"): j.config.train_size,
+                _("seed"): j.config.seed,
+                _("precision"): precision_of(j),
+                _("val loss"): None if h is None else h.val_loss,
+                _("test PSNR"): tm.get("psnr"),
+                _("test SSIM"): tm.get("ssim"),
+                _("time (s)"): None if h is None else round(sum(x.seconds for x in j.history), 1),
             }
         )
     return rows

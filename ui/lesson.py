@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from ui import params
+from ui.i18n import BCP47, N_, _, current
 
-SOURCE_LABELS = {"mnist": "MNIST digit", "draw": "Draw", "upload": "Upload"}
+SOURCE_LABELS = {"mnist": N_("MNIST digit"), "draw": N_("Draw"), "upload": N_("Upload")}
 
 
 def init() -> None:
@@ -82,6 +83,7 @@ def link(share: dict[str, str], allowed: list[str], hide: list[str]) -> str:
             "hide": tuple(h for h in params.HIDEABLE if h in hide),
         }
     )
+    q |= {"lang": BCP47[current()]}  # students open it in the teacher's language (the switch changes it)
     return f"{_base_url()}?{urlencode(q, safe=',')}"
 
 
@@ -89,28 +91,31 @@ def maker(share: dict[str, str], source: str) -> None:
     """The "Make a lesson link" panel: the playground as it is now, plus what students may change."""
     if active():
         return
-    with st.expander("Make a lesson link"):
+    with st.expander(_("Make a lesson link")):
         st.caption(
-            "Set the playground up as students should find it (digit, noise, models, baselines, toggles), then "
-            "choose what they may change. Hidden controls keep the values you set."
+            _(
+                "Set the playground up as students should find it (digit, noise, models, baselines, toggles), then "
+                "choose what they may change. Hidden controls keep the values you set."
+            )
         )
         allowed = st.multiselect(
-            "Input sources students can use",
+            _("Input sources students can use"),
             list(params.SOURCES),
             default=[source],
-            format_func=SOURCE_LABELS.get,
+            format_func=lambda k: _(SOURCE_LABELS[k]),
             key="ll_sources",
+            placeholder=_("Choose input sources"),
         )
-        st.markdown("**Students can change**")
+        st.markdown("**" + _("Students can change") + "**")
         cols = st.columns(2)
         hide = [
             name
             for i, (name, label) in enumerate(params.HIDEABLE.items())
-            if not cols[i % 2].checkbox(label, value=True, key=f"ll_can_{name}")
+            if not cols[i % 2].checkbox(_(label), value=True, key=f"ll_can_{name}")
         ]
         if not allowed:
-            st.warning("Choose at least one input source.")
+            st.warning(_("Choose at least one input source."))
             return
         url = link(share, allowed, hide)
         st.code(url, language=None, wrap_lines=True)  # the copy button is in its corner
-        st.link_button("Open the lesson in a new tab", url)
+        st.link_button(_("Open the lesson in a new tab"), url)

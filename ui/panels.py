@@ -9,6 +9,7 @@ import json
 from ae_core import render
 from ae_core.compare import Comparison, Panel
 from ae_core.preprocess import Steps
+from ui.i18n import _, sentences
 
 CSS = """
 <style>
@@ -17,10 +18,11 @@ CSS = """
 .ae-panel img {width: 100%; image-rendering: pixelated; border-radius: 4px; display: block;}
 .ae-panel .ae-name {font-weight: 600; margin-bottom: 0.35rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
 .ae-panel .ae-score {margin-top: 0.3rem; line-height: 1.35; font-variant-numeric: tabular-nums;}
-.ae-panel .ae-best {color: #3dd56d; font-weight: 700;}
+.ae-panel .ae-best {background: #1f6f43; color: #ffffff; font-weight: 700; border-radius: 3px; padding: 0 0.25rem;}
 .ae-panel .ae-res {margin-top: 0.4rem;}
-.ae-panel .ae-pred {margin-top: 0.2rem; font-size: 0.82rem; opacity: 0.85;}
+.ae-panel .ae-pred {margin-top: 0.2rem; font-size: 0.82rem;}
 .ae-kind-baseline .ae-name {font-style: italic;}
+.ae-verdict {margin-top: 0.6rem; font-size: 0.92rem;}
 </style>
 """
 
@@ -32,46 +34,80 @@ def img_tag(png: bytes, alt: str, cls: str = "") -> str:
 
 
 def _score(p: Panel, best: dict[str, str | None]) -> str:
+    """The panel's PSNR and SSIM; the best output's score says so in words, not only by colour and a star."""
     out = []
     for metric, text in (("psnr", f"PSNR {p.psnr:.2f} dB"), ("ssim", f"SSIM {p.ssim:.3f}")):
-        out.append(f'<span class="ae-best">★ {text}</span>' if best.get(metric) == p.key else text)
+        if best.get(metric) == p.key:
+            text = _("★ {score} (best)").format(score=text)
+            out.append(f'<span class="ae-best">{html.escape(text)}</span>')
+        else:
+            out.append(html.escape(text))
     return "<br>".join(out)
 
 
-def row_html(cmp: Comparison, show_residuals: bool) -> str:
-    """One grid row: name, image, scores (best highlighted) and optionally the residual, for every panel."""
+def alt_text(p: Panel, feed_clean: bool) -> str:
+    """What the panel's image shows, for a screen reader."""
+    if p.kind == "input" and p.psnr is None:
+        return _("The clean digit")
+    if p.kind == "input":
+        what = _("The clean input digit") if feed_clean else _("The noisy input digit")
+        return _("{what}, PSNR {psnr:.1f} dB against the clean digit").format(what=what, psnr=p.psnr)
+    source = _("the clean digit") if feed_clean else _("the noisy digit")
+    return _("{name} output for {source}, PSNR {psnr:.1f} dB, SSIM {ssim:.3f}").format(
+        name=_(p.name), source=source, psnr=p.psnr, ssim=p.ssim
+    )
+
+
+def verdict(cmp: Comparison) -> str:
+    """Which output scored best, in a sentence (the row marks it with colour and a star too)."""
+    parts = []
+    for metric, fmt in (("psnr", "PSNR {value:.2f} dB"), ("ssim", "SSIM {value:.3f}")):
+        key = cmp.best(metric)
+        if key is not None:
+            p = next(p for p in cmp.panels if p.key == key)
+            score = fmt.format(value=getattr(p, metric))
+            parts.append(
+                _("Best {metric}: {name} ({score}).").format(metric=metric.upper(), name=_(p.name), score=score)
+            )
+    return sentences(*parts)
+
+
+def row_html(cmp: Comparison, show_residuals: bool, feed_clean: bool = False) -> str:
+    """One grid row: name, image, scores (best highlighted and named) and optionally the residual, for every panel,
+    then a sentence naming the best output. Names and alt text are in the reader's language."""
     best = {m: cmp.best(m) for m in ("psnr", "ssim")}
     cells = []
     for p in cmp.panels:
+        name = _(p.name)
         parts = [
-            f'<div class="ae-name" title="{html.escape(p.name)}">{html.escape(p.name)}</div>',
-            img_tag(render.gray_png(p.image, 1), p.name),
+            f'<div class="ae-name" title="{html.escape(name)}">{html.escape(name)}</div>',
+            img_tag(render.gray_png(p.image, 1), alt_text(p, feed_clean)),
         ]
         if p.psnr is not None:
             parts.append(f'<div class="ae-score">{_score(p, best)}</div>')
         if p.label is not None:
+            reads = _("reads as {label} ({confidence:.0%})").format(label=p.label, confidence=p.confidence)
             parts.append(
-                f'<div class="ae-pred" title="What a digit classifier reads">reads as <b>{p.label}</b> '
-                f"({p.confidence:.0%})</div>"
+                f'<div class="ae-pred" title="{html.escape(_("What a digit classifier reads"))}">{html.escape(reads)}</div>'
             )
         if show_residuals and p.residual is not None:
-            parts.append(
-                f'<div class="ae-res">{img_tag(render.residual_png(p.residual, 1), p.name + " residual")}</div>'
-            )
+            alt = _("{name} residual: red where it removed ink, blue where it added ink").format(name=name)
+            parts.append(f'<div class="ae-res">{img_tag(render.residual_png(p.residual, 1), alt)}</div>')
         cells.append(f'<div class="ae-panel ae-kind-{p.kind}" data-key="{p.key}">{"".join(parts)}</div>')
     cols = f"grid-template-columns: repeat({len(cells)}, minmax(0, 1fr));"
-    return f'{CSS}<div class="ae-row" style="{cols}">{"".join(cells)}</div>'
+    row = f'<div class="ae-row" style="{cols}">{"".join(cells)}</div>'
+    return f'{CSS}{row}<p class="ae-verdict">{html.escape(verdict(cmp))}</p>'
 
 
 def step_pngs(steps: Steps) -> list[tuple[str, bytes]]:
     """The preprocessing panel's images, (title, PNG), each a preview any page can show whatever the upload's shape."""
-    shown = (("raw", steps.raw), ("cropped", steps.cropped), ("20 px", steps.scaled), ("28×28", steps.digit))
+    shown = ((_("raw"), steps.raw), (_("cropped"), steps.cropped), (_("20 px"), steps.scaled), ("28×28", steps.digit))
     return [(title, render.preview_png(img)) for title, img in shown]
 
 
 def download_png(cmp: Comparison) -> bytes:
     """The output row as one labelled PNG."""
-    return render.labelled_row([p.image for p in cmp.panels], [p.name for p in cmp.panels])
+    return render.labelled_row([p.image for p in cmp.panels], [_(p.name) for p in cmp.panels])
 
 
 def download_json(cmp: Comparison, what: str) -> str:

@@ -10,6 +10,7 @@ import math
 
 from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
+from ae_core.messages import N_, Message
 from ae_core.registry import MODELS
 
 SOURCES = ("mnist", "draw", "upload")
@@ -17,16 +18,18 @@ DEFAULTS = {"source": "mnist", "digit": 0, "noise": "gaussian", "factor": 0.5, "
 MAX_SEED = 2**31 - 1
 # Controls a lesson link can hide, in the order the "Make a lesson link" panel lists them.
 HIDEABLE = {
-    "noise_type": "Noise type",
-    "factor": "Noise factor",
-    "seed": "Noise seed and New noise",
-    "models": "Which models show",
-    "baselines": "Which classical baselines show",
-    "residuals": "Show residuals",
-    "feed_clean": "Feed the clean digit",
-    "retrain": "The sidebar's Retrain panel and the Train page",
+    "noise_type": N_("Noise type"),
+    "factor": N_("Noise factor"),
+    "seed": N_("Noise seed and New noise"),
+    "models": N_("Which models show"),
+    "baselines": N_("Which classical baselines show"),
+    "residuals": N_("Show residuals"),
+    "feed_clean": N_("Feed the clean digit"),
+    "retrain": N_("The sidebar's Retrain panel and the Train page"),
 }
 LESSON = ("show", "baselines", "residuals", "feed_clean", "sources", "hide")  # the parameters lesson links add
+LANG = "lang"  # the reader's language (ui/i18n reads it on every page); any link may carry it
+LANG_CODES = ("en", "zh")  # primary subtags of the catalogs (ui/i18n.normalize maps zh-CN, zh_Hans... to zh)
 _BOOL = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
@@ -47,12 +50,12 @@ def parse(query: dict[str, str], n_digits: int) -> tuple[dict, list[str]]:
         if query["source"] in SOURCES:
             out["source"] = query["source"]
         else:
-            notices.append(f"Unknown source {query['source'][:20]!r}; showing an MNIST digit.")
+            notices.append(Message("Unknown source {value}; showing an MNIST digit.", value=repr(query["source"][:20])))
     if "noise" in query:
         if query["noise"] in NOISE_TYPES:
             out["noise"] = query["noise"]
         else:
-            notices.append(f"Unknown noise type {query['noise'][:20]!r}; using Gaussian.")
+            notices.append(Message("Unknown noise type {value}; using Gaussian.", value=repr(query["noise"][:20])))
     for name, kind, lo, hi in (
         ("digit", int, 0, n_digits - 1),
         ("factor", float, 0.0, 1.0),
@@ -62,33 +65,46 @@ def parse(query: dict[str, str], n_digits: int) -> tuple[dict, list[str]]:
             continue
         v = _num(query[name], kind)
         if v is None:
+            bad = {"name": name, "value": repr(query[name][:20]), "default": DEFAULTS[name]}
             notices.append(
-                f"{name}={query[name][:20]!r} is not a valid {'whole ' if kind is int else ''}number; using {DEFAULTS[name]}."
+                Message("{name}={value} is not a valid whole number; using {default}.", **bad)
+                if kind is int
+                else Message("{name}={value} is not a valid number; using {default}.", **bad)
             )
             continue
         clamped = min(max(v, lo), hi)
         if clamped != v:
-            notices.append(f"{name}={v} is out of range; clamped to {clamped}.")
+            notices.append(
+                Message("{name}={value} is out of range; clamped to {clamped}.", name=name, value=v, clamped=clamped)
+            )
         out[name] = clamped
     out["factor"] = round(round(out["factor"] / 0.05) * 0.05, 2)  # the slider's step
     out |= lesson_values(query, notices)
     if out["source"] not in out["sources"]:
         out["source"] = out["sources"][0]  # a lesson offers only its sources
-    unknown = sorted(set(query) - set(DEFAULTS) - set(LESSON))
+    if LANG in query:
+        raw = query[LANG].strip().replace("_", "-").split("-")[0].lower()
+        if raw not in LANG_CODES or len(query[LANG]) > 35:
+            notices.append(
+                Message("Unknown language {value}; using English or your browser's.", value=repr(query[LANG][:20]))
+            )
+    unknown = sorted(set(query) - set(DEFAULTS) - set(LESSON) - {LANG})
     if unknown:
-        notices.append(f"Ignored unknown URL parameters: {', '.join(u[:20] for u in unknown[:5])}.")
+        notices.append(
+            Message("Ignored unknown URL parameters: {names}.", names=", ".join(u[:20] for u in unknown[:5]))
+        )
     return out, notices
 
 
-def _items(raw: str, allowed, name: str, notices: list[str]) -> tuple[str, ...] | None:
-    """A comma-separated list kept in `allowed`'s order; unknown items are dropped with a notice."""
+def _items(raw: str, allowed, notice: str, notices: list[str]) -> tuple[str, ...] | None:
+    """A comma-separated list kept in `allowed`'s order; unknown items are dropped with `notice` ({listed})."""
     items = [i.strip() for i in raw.split(",") if i.strip()]
     if items == ["none"]:
         return ()
     bad = [i for i in items if i not in allowed]
     if bad:
         listed = ", ".join(repr(b[:20])[:40] for b in bad[:5])  # repr escapes can make 20 characters long
-        notices.append(f"Ignored unknown {name} in the link: {listed}.")
+        notices.append(Message(notice, listed=listed))
     return tuple(a for a in allowed if a in items)
 
 
@@ -97,25 +113,34 @@ def lesson_values(query: dict[str, str], notices: list[str]) -> dict:
     out: dict = {"show": None, "baselines": None, "residuals": None, "feed_clean": None, "sources": SOURCES}
     out["hide"] = ()
     if "show" in query:
-        show = _items(query["show"], tuple(MODELS), "models", notices)
+        show = _items(query["show"], tuple(MODELS), N_("Ignored unknown models in the link: {listed}."), notices)
         out["show"] = show or None  # a lesson without any model would show nothing: keep the default
         if not show:
-            notices.append("The link shows no model; showing all three.")
+            notices.append(Message("The link shows no model; showing all three."))
     if "baselines" in query:
-        out["baselines"] = _items(query["baselines"], tuple(BASELINES), "baselines", notices)
+        out["baselines"] = _items(
+            query["baselines"], tuple(BASELINES), N_("Ignored unknown baselines in the link: {listed}."), notices
+        )
     for name in ("residuals", "feed_clean"):
         if name in query:
             v = _BOOL.get(query[name].strip().lower())
             if v is None:
-                notices.append(f"{name}={query[name][:20]!r} is not on/off; using off.")
+                notices.append(
+                    Message("{name}={value} is not on/off; using off.", name=name, value=repr(query[name][:20]))
+                )
             out[name] = bool(v)
     if "sources" in query:
-        sources = _items(query["sources"], SOURCES, "input sources", notices)
+        sources = _items(query["sources"], SOURCES, N_("Ignored unknown input sources in the link: {listed}."), notices)
         if not sources:
-            notices.append("The link offers no input source; offering all three.")
+            notices.append(Message("The link offers no input source; offering all three."))
         out["sources"] = sources or SOURCES
     if "hide" in query:
-        out["hide"] = _items(query["hide"], tuple(HIDEABLE), "controls to hide", notices) or ()
+        out["hide"] = (
+            _items(
+                query["hide"], tuple(HIDEABLE), N_("Ignored unknown controls to hide in the link: {listed}."), notices
+            )
+            or ()
+        )
     return out
 
 

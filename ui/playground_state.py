@@ -12,6 +12,7 @@ from ae_core import compare
 from ae_core.compare import Comparison
 from ae_core.data import Digits
 from ui import panels, params, server, session
+from ui.i18n import current
 
 KEYS = (
     "pg_source",
@@ -65,32 +66,32 @@ def share_url_params(source: str) -> dict[str, str]:
 def address_bar(source: str) -> dict[str, str]:
     """The playground's URL: today's parameters, plus the lesson's in a lesson (so a refresh keeps it)."""
     from ui import lesson
+    from ui.i18n import url_param
 
-    return share_url_params(source) | lesson.query()
+    return share_url_params(source) | lesson.query() | url_param()
 
 
 def fixed_text() -> str:
     """What a lesson link fixed and hides, in words ("" outside a lesson or when nothing is hidden)."""
-    from ae_core.baselines import BASELINES
-    from ae_core.noise import LABELS as NOISE_LABELS
-    from ae_core.registry import MODELS
     from ui import lesson
+    from ui.i18n import _, baseline_name, listing, model_name, noise_label
 
     ss = st.session_state
     parts = []
     if lesson.hidden("noise_type") or lesson.hidden("factor"):
-        parts.append(f"{NOISE_LABELS[ss.pg_noise]} noise at {ss.pg_factor:g}")
+        parts.append(_("{noise} noise at {factor:g}").format(noise=noise_label(ss.pg_noise), factor=ss.pg_factor))
     if lesson.hidden("seed"):
-        parts.append(f"noise seed {ss.pg_seed}")
+        parts.append(_("noise seed {seed}").format(seed=ss.pg_seed))
     if lesson.hidden("models"):
-        parts.append("models: " + (", ".join(MODELS[k].name for k in ss.pg_models) or "none"))
+        parts.append(_("models: {names}").format(names=listing(model_name(k) for k in ss.pg_models) or _("none")))
     if lesson.hidden("baselines"):
-        parts.append("baselines: " + (", ".join(BASELINES[b].name for b in ss.pg_baselines) or "none"))
+        names = listing(baseline_name(b) for b in ss.pg_baselines) or _("none")
+        parts.append(_("baselines: {names}").format(names=names))
     if lesson.hidden("residuals"):
-        parts.append(f"residuals {'on' if ss.get('pg_residual') else 'off'}")
+        parts.append(_("residuals on") if ss.get("pg_residual") else _("residuals off"))
     if lesson.hidden("feed_clean"):
-        parts.append("clean input" if ss.get("pg_feed_clean") else "noisy input")
-    return "; ".join(parts)
+        parts.append(_("clean input") if ss.get("pg_feed_clean") else _("noisy input"))
+    return _("; ").join(parts)
 
 
 def other_than(current: int, n: int) -> int:
@@ -135,6 +136,7 @@ def comparison(
         bool(feed_clean),
         bool(show_residuals),
         clf[0]["sha256"] if clf else None,
+        current(),  # the row's names, scores and alt text are in the reader's language
     )
 
     def compute() -> tuple[Comparison, str]:
@@ -148,7 +150,7 @@ def comparison(
             feed_clean,
             classifier=clf[1] if clf else None,
         )
-        return cmp, panels.row_html(cmp, show_residuals)
+        return cmp, panels.row_html(cmp, show_residuals, feed_clean)
 
     if any(shas.get(k) is None for k in run):  # weights of unknown content: never cached
         return compute()

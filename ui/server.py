@@ -22,6 +22,7 @@ from ae_core import classifier, data, store  # noqa: E402
 from ae_core.cache import ComputeCache  # noqa: E402
 from ae_core.device import configure_threads  # noqa: E402
 from ae_core.jobs import JobManager  # noqa: E402
+from ae_core.messages import Message, of  # noqa: E402
 from ae_core.quota import Limits  # noqa: E402
 from ae_core.registry import MODELS  # noqa: E402
 
@@ -50,11 +51,16 @@ def default_models() -> tuple[dict, dict[str, str]]:
         try:
             sidecar = store.read_sidecar(key, store.WEIGHTS_DIR)
             if sidecar is None:
-                errors[key] = f"No weights for {MODELS[key].name} in weights/. Train them with `make weights`."
+                errors[key] = Message(
+                    "No weights for {model} in weights/. Train them with `make weights`.",
+                    model=Message(MODELS[key].name),
+                )
                 continue
             ok[key] = _load(key, sidecar["sha256"], str(store.WEIGHTS_DIR))
         except store.WeightsError as e:
-            errors[key] = f"{MODELS[key].name}: the saved weights were refused ({e})"
+            errors[key] = Message(
+                "{model}: the saved weights were refused ({reason})", model=Message(MODELS[key].name), reason=of(e)
+            )
     return ok, errors
 
 
@@ -101,7 +107,9 @@ def _subset(n: int) -> data.Digits:
         return d
     g = torch.Generator().manual_seed(0)
     idx = torch.randperm(len(d), generator=g)[:n].sort().values
-    return data.Digits(d.images[idx], d.labels[idx], f"{n:,} digits of the {d.source}", full=False)
+    return data.Digits(
+        d.images[idx], d.labels[idx], Message("{n:,} digits of the {source}", n=n, source=d.source), full=False
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -183,5 +191,5 @@ def dataset_note() -> str:
     """Why only the bundled sample is in use, and how to provide the full dataset."""
     found, msg = data.dataset_status()
     if found:  # files added while the server runs; the shared caches still hold the sample
-        return "MNIST is on disk now, but ae-lab started without it: restart the app to use the full test set."
+        return Message("MNIST is on disk now, but ae-lab started without it: restart the app to use the full test set.")
     return msg

@@ -16,6 +16,7 @@ import streamlit as st
 
 from ae_core import store
 from ui import server, text
+from ui.i18n import _, tr
 
 COOKIE = "ae_lab_browser"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")  # exactly what token_urlsafe(24) makes: anything else is ignored
@@ -47,7 +48,7 @@ def remember_browser() -> None:
     manager = server.manager()
     manager.heartbeat(bid)
     for note in manager.notices(bid):
-        st.sidebar.warning(text.plain(note, 400))  # it names the run, whose label may come from a file
+        st.sidebar.warning(text.plain(tr(note), 400))  # it names the run, whose label may come from a file
     forget_panel()
     if _cookie() == bid:
         return
@@ -62,30 +63,35 @@ def forget_browser() -> None:
     """Button callback: drop this browser's runs and settings and start afresh under a new id (a shared computer)."""
     ss = st.session_state
     server.manager().forget(browser_id())
+    lang = ss.get("lang")
     for k in list(ss.keys()):
         del ss[k]
+    if lang:
+        ss.lang = lang  # the reader's language is not a setting to forget
     ss.browser_id = secrets.token_urlsafe(24)  # the cookie is rewritten with it on this run
     ss.forgotten = True
 
 
 def forget_panel() -> None:
-    with st.sidebar.expander("This browser"):
+    with st.sidebar.expander(_("This browser")):
         if st.session_state.get("forgotten"):
-            st.success("Forgotten: this browser starts afresh, with none of the earlier runs or settings.")
+            st.success(_("Forgotten: this browser starts afresh, with none of the earlier runs or settings."))
         st.caption(
-            "Your runs and choices belong to this browser (a cookie). On a shared computer, forget them when you "
-            "leave, so that the next person starts afresh."
+            _(
+                "Your runs and choices belong to this browser (a cookie). On a shared computer, forget them when you "
+                "leave, so that the next person starts afresh."
+            )
         )
-        st.button("Forget this browser", key="forget_browser", on_click=forget_browser)
+        st.button(_("Forget this browser"), key="forget_browser", on_click=forget_browser)
 
 
 def current_digit(digits) -> np.ndarray:
     """The playground's current clean digit (28, 28) in [0, 1], or test #0, with a caption saying which."""
     current = st.session_state.get("pg_current")
     if current is None:
-        st.caption("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here).")
+        st.caption(_("Your digit: MNIST test #0 (pick, draw or upload one on the Playground to use it here)."))
         return digits.images[0].float().numpy() / 255
-    st.caption("Your digit: the one currently on the Playground.")
+    st.caption(_("Your digit: the one currently on the Playground."))
     return current
 
 
@@ -112,11 +118,11 @@ def active_models() -> tuple[dict, dict[str, str], dict[str, str], dict[str, str
     model returned beside it."""
     loaded, errors = server.default_models()
     models = {k: m for k, (_, m) in loaded.items()}
-    origin = {k: "saved default" for k in loaded}
+    origin = {k: _("saved default") for k in loaded}
     shas = {k: sidecar["sha256"] for k, (sidecar, _) in loaded.items()}
     for key, job in server.manager().active_for(browser_id()).items():
         if job.model is not None:
-            models[key], origin[key], shas[key] = job.model, f"run {job.label}", job.sha256
+            models[key], origin[key], shas[key] = job.model, _("run {run}").format(run=tr(job.label)), job.sha256
             errors.pop(key, None)
     return models, origin, errors, shas
 
@@ -125,7 +131,7 @@ def models_or_errors() -> tuple[dict, dict[str, str], dict[str, str]]:
     """active_models() for a page, showing any refused weights as errors (the page goes on with the others)."""
     models, origin, errors, shas = active_models()
     for msg in errors.values():
-        st.error(msg)
+        st.error(tr(msg))
     return models, origin, shas
 
 
@@ -146,16 +152,22 @@ def upload_panel(files: list) -> None:
     tensors = [f for f in files if f.name.endswith(".safetensors")]
     sidecars = [f for f in files if f.name.endswith(".json")]
     if len(tensors) != 1 or len(sidecars) != 1:
-        st.warning("Upload exactly one .safetensors file and one .json sidecar.")
+        st.warning(_("Upload exactly one .safetensors file and one .json sidecar."))
         return
     try:
         job, added = add_uploaded_weights(tensors[0].getvalue(), sidecars[0].getvalue(), tensors[0].name)
     except store.WeightsError as e:
-        st.error(f"Refused: {text.plain(e, 400)}")  # the reason may quote the file
+        st.error(_("Refused: {reason}").format(reason=text.plain(tr(e), 400)))  # the reason may quote the file
         return
     if added:
         st.success(
-            f"Loaded {text.plain(job.label)}. It is in the run history: pick it there and press Use these weights."
+            _("Loaded {run}. It is in the run history: pick it there and press Use these weights.").format(
+                run=text.plain(job.label)
+            )
         )
     else:
-        st.info(f"{text.plain(job.label)} is in your run history (the same weights are never added twice).")
+        st.info(
+            _("{run} is in your run history (the same weights are never added twice).").format(
+                run=text.plain(job.label)
+            )
+        )

@@ -8,31 +8,44 @@ import streamlit as st
 from ae_core.jobs import JobRefused
 from ae_core.registry import MODELS
 from ui import jobs, session, text
+from ui.i18n import _, model_name, tr
 
 
 def job_status(job) -> None:
     p = job.progress
     if job.state == "queued":
-        st.info(f"{text.plain(job.label)}: waiting for a free training slot…")
+        st.info(_("{run}: waiting for a free training slot…").format(run=text.plain(tr(job.label))))
     elif job.state == "running":
         frac = 0.0 if p is None else ((p.epoch - 1) + p.batch / p.batches) / p.epochs
         status = (
-            "starting…"
+            _("starting…")
             if p is None
-            else (f"epoch {p.epoch}/{p.epochs} · {p.images_per_s:,.0f} img/s · ETA {jobs.fmt_seconds(p.eta_s)}")
+            else _("epoch {epoch}/{epochs} · {rate:,.0f} img/s · ETA {eta}").format(
+                epoch=p.epoch, epochs=p.epochs, rate=p.images_per_s, eta=jobs.fmt_seconds(p.eta_s)
+            )
         )
-        st.progress(min(frac, 1.0), text=f"{text.plain(job.label)}: {status}")
+        st.progress(min(frac, 1.0), text=f"{text.plain(tr(job.label))}: {status}")
         if len(job.loss_trace) > 1:
-            st.line_chart(pd.DataFrame({"loss": job.loss_trace}), height=90, x_label="", y_label="")
-        st.button("Stop", key=f"stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
+            loss = _("loss")
+            st.line_chart(pd.DataFrame({loss: job.loss_trace}), height=90, x_label="", y_label="")
+            st.caption(
+                _("Training loss (BCE): {first:.4f} at the first report, {last:.4f} now.").format(
+                    first=job.loss_trace[0], last=job.loss_trace[-1]
+                )
+            )  # the chart's facts in words
+        st.button(_("Stop"), key=f"stop-{job.id}", on_click=jobs.manager().stop, args=(job.id, jobs.owner()))
     elif job.state == "failed":
-        st.error(f"{text.plain(job.label)} failed: {text.plain(job.error, 400)}")
+        st.error(_("{run} failed: {error}").format(run=text.plain(tr(job.label)), error=text.plain(tr(job.error), 400)))
     else:
         last = job.history[-1] if job.history else None
-        what = "finished" if job.state == "done" else f"stopped after {jobs.epochs_text(len(job.history))}"
-        st.success(f"{text.plain(job.label)} {what}" + (f"; loss {last.train_loss:.4f}." if last else "."))
+        run = text.plain(tr(job.label))
+        if job.state == "done":
+            what = _("{run} finished").format(run=run)
+        else:
+            what = _("{run} stopped after {epochs}").format(run=run, epochs=jobs.epochs_text(len(job.history)))
+        st.success(what + (_("; loss {loss:.4f}.").format(loss=last.train_loss) if last else _(".")))
         if job.note:
-            st.caption(text.plain(job.note, 400))
+            st.caption(text.plain(tr(job.note), 400))
 
 
 def watch() -> None:
@@ -53,30 +66,34 @@ def watch() -> None:
 def retrain_panel() -> None:
     session.keep("rt_model", "rt_preset")
     with st.sidebar:
-        st.divider()
-        st.subheader("Retrain")
-        key = st.selectbox("Model to retrain", list(MODELS), format_func=lambda k: MODELS[k].name, key="rt_model")
-        preset = st.radio("Preset", list(jobs.PRESETS), format_func=jobs.PRESETS.get, key="rt_preset")
+        st.subheader(_("Retrain"), divider="gray")
+        key = st.selectbox(_("Model to retrain"), list(MODELS), format_func=model_name, key="rt_model")
+        preset = st.radio(_("Preset"), list(jobs.PRESETS), format_func=lambda k: _(jobs.PRESETS[k]), key="rt_preset")
         session.remember("rt_model", "rt_preset")
         cfg = jobs.preset_config(key, preset)
         st.caption(
-            f"{jobs.epochs_text(cfg.epochs)} on {cfg.train_size:,} images, lr {cfg.lr:g}, noise {cfg.noise_factor:g}: "
-            f"{jobs.estimate_text(key, cfg)}."
+            _("{epochs} on {images:,} images, lr {lr:g}, noise {noise:g}: {estimate}.").format(
+                epochs=jobs.epochs_text(cfg.epochs),
+                images=cfg.train_size,
+                lr=cfg.lr,
+                noise=cfg.noise_factor,
+                estimate=jobs.estimate_text(key, cfg),
+            )
         )
-        if st.button("Start retraining", type="primary", key="rt_start"):
+        if st.button(_("Start retraining"), type="primary", key="rt_start"):
             try:
                 jobs.start(key, cfg)
             except JobRefused as e:
-                st.error(str(e))
+                st.error(tr(e))
         busy = any(j.active for j in jobs.my_runs())
         st.session_state.rt_was_active = busy
         st.fragment(watch, run_every=1.0 if busy else None)()
         for k, run in jobs.active_runs().items():
             use_run = st.toggle(
-                f"{MODELS[k].name}: use run {text.plain(run.label)}",
+                _("{model}: use run {run}").format(model=model_name(k), run=text.plain(tr(run.label))),
                 value=True,
                 key=f"use-{k}-{run.id}",
-                help="Off: go back to the saved default weights.",
+                help=_("Off: go back to the saved default weights."),
             )
             if not use_run:
                 jobs.deactivate(k)

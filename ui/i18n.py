@@ -1,0 +1,147 @@
+"""The reader's language: English or 简体中文, from gettext catalogs in locales/ (managed with Babel: README, "Languages").
+
+The language is per session: a `lang` URL parameter, else the sidebar's switch, else the browser's own language
+(st.context.locale), else English. Catalogs are loaded once per process and only read afterwards, so every session
+shares them. Text is marked for extraction with _() (translated now), N_() (a constant translated where it is shown)
+and ngettext() (plural forms); ae_core's messages carry their template (ae_core.messages.Message) and go through tr().
+"""
+
+from __future__ import annotations
+
+import gettext
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from ae_core.messages import N_, Message
+
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+LANGUAGES = {"en": "English", "zh_CN": "简体中文"}  # catalog code -> the language's own name
+DEFAULT = "en"
+BCP47 = {"en": "en", "zh_CN": "zh-CN"}  # what the URL's lang= and <html lang> carry
+_lock = threading.Lock()
+_catalogs: dict[str, gettext.NullTranslations] = {}
+
+__all__ = ["N_", "_", "ngettext", "tr", "current", "normalize", "init", "switcher", "url_param"]
+
+
+def catalog(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog of a language (English: the source text itself), loaded once per process."""
+    with _lock:
+        if lang not in _catalogs:
+            _catalogs[lang] = gettext.translation(DOMAIN, LOCALES, languages=[lang], fallback=True)
+        return _catalogs[lang]
+
+
+def normalize(raw: object) -> str | None:
+    """A language code from a URL, a switch or a browser ('zh', 'zh-CN', 'zh_Hans', 'ZH-cn', 'en-GB', ...) as one of
+    LANGUAGES, or None when it names none of them. Every Chinese variant reads the simplified catalog: the only one."""
+    if not isinstance(raw, str):
+        return None
+    primary = raw.strip().replace("_", "-").split("-")[0].lower()
+    return {"en": "en", "zh": "zh_CN"}.get(primary) if len(raw) <= 35 else None
+
+
+def current() -> str:
+    """This session's language (English outside a session)."""
+    try:
+        lang = st.session_state.get("lang")
+    except Exception:  # noqa: BLE001 - no script run (a CLI or a test calling the UI's helpers directly)
+        return DEFAULT
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+def _(text: str) -> str:
+    return catalog(current()).gettext(text)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return catalog(current()).ngettext(singular, plural, n)
+
+
+def tr(msg: object) -> str:
+    """ae_core's text in the reader's language: a Message (or an exception holding one) is looked up by its
+    template; N_-marked constants by their text; anything else (a file name, a user's label) stays as it is."""
+    if isinstance(msg, BaseException):
+        msg = msg.args[0] if msg.args else str(msg)
+    if isinstance(msg, Message):
+        values = {k: tr(v) if isinstance(v, Message) else v for k, v in msg.values.items()}
+        try:
+            return _(msg.template).format(**values)
+        except (KeyError, IndexError, ValueError):  # a broken translation must never hide the message
+            return str(msg)
+    return str(msg)
+
+
+def url_param() -> dict[str, str]:
+    """{"lang": code} when this session chose its language (by URL or switch): links it makes carry the choice."""
+    ss = st.session_state
+    return {"lang": BCP47[current()]} if ss.get("lang_chosen") else {}
+
+
+def init() -> None:
+    """Set this session's language on every run: the URL's lang= wins (a shared link's language), then an earlier
+    choice, then the browser's language."""
+    ss = st.session_state
+    raw = st.query_params.get("lang")
+    chosen = normalize(raw) if raw is not None else None
+    if chosen:
+        ss.lang, ss.lang_chosen = chosen, True
+    elif "lang" not in ss:
+        try:
+            locale = st.context.locale
+        except Exception:  # noqa: BLE001 - outside a browser session (AppTest) there is no locale
+            locale = None
+        ss.lang = normalize(locale) or DEFAULT
+
+
+def _switched() -> None:
+    ss = st.session_state
+    ss.lang, ss.lang_chosen = ss.lang_pick, True
+    st.query_params["lang"] = BCP47[ss.lang]  # a refresh or a copied address keeps it
+
+
+def switcher() -> None:
+    """The sidebar's language switch, and the page's <html lang> for screen readers and fonts."""
+    ss = st.session_state
+    ss.lang_pick = current()
+    st.sidebar.selectbox(
+        "🌐 " + _("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang_pick", on_change=_switched
+    )
+    code = BCP47[current()]
+    st.sidebar.html(f"<script>document.documentElement.lang = '{code}';</script>", unsafe_allow_javascript=True)
+
+
+def model_name(key: str) -> str:
+    from ae_core.registry import ALL
+
+    return _(ALL[key].name)
+
+
+def baseline_name(key: str) -> str:
+    from ae_core.baselines import BASELINES
+
+    return _(BASELINES[key].name)
+
+
+def noise_label(key: str) -> str:
+    from ae_core.noise import LABELS
+
+    return _(LABELS[key])
+
+
+def gap() -> str:
+    """What goes between two sentences: a space in English, nothing in Chinese (its full stops carry the gap)."""
+    return "" if current().startswith("zh") else " "
+
+
+def sentences(*parts: str) -> str:
+    """Sentences side by side, empty ones left out."""
+    return gap().join(p for p in parts if p)
+
+
+def listing(items) -> str:
+    """Items of a list in a sentence: "a, b, c" in English, "a、b、c" in Chinese."""
+    return _(", ").join(items)
