@@ -96,7 +96,7 @@ if scored:
         )
     )  # the highlight in words, not only by colour
 st.caption(
-    _("n = {n:,}, noise seed 0, the same numbers as `{command}`. Weights: {weights}.").format(
+    _("n = {n:,}, noise seed 0, the same numbers as {command}. Weights: {weights}.").format(
         n=ev.n,
         command=f"python -m ae_core.evaluate --noise-type {ntype} --noise-factor {factor:g}"
         + (" --baselines " + " ".join(base) if base else ""),

@@ -9,6 +9,7 @@ and ngettext() (plural forms); ae_core's messages carry their template (ae_core.
 from __future__ import annotations
 
 import gettext
+import json
 import threading
 from pathlib import Path
 
@@ -108,10 +109,40 @@ def switcher() -> None:
     ss = st.session_state
     ss.lang_pick = current()
     st.sidebar.selectbox(
-        "🌐 " + _("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang_pick", on_change=_switched
+        ":material/translate: " + _("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang_pick", on_change=_switched
     )
-    code = BCP47[current()]
-    st.sidebar.html(f"<script>document.documentElement.lang = '{code}';</script>", unsafe_allow_javascript=True)
+    lang = current()
+    script = f"document.documentElement.lang = {json.dumps(BCP47[lang])};"
+    fixed = {"upload": _("Upload"), "limit": _("Up to 5 MB per file")} if lang != DEFAULT else None
+    script += _UPLOADER_JS % json.dumps(fixed, ensure_ascii=False)
+    st.sidebar.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
+# Streamlit's file uploader has no parameters for its button ("Upload") and its size line ("5MB per file • PNG, ...");
+# in another language the page rewrites their text in place, again whenever Streamlit redraws them. Both uploaders
+# take at most 5 MB (server.maxUploadSize), and each one's label names its file types.
+_UPLOADER_JS = """
+(() => {
+  const T = %s;
+  if (window.aeLabUploader) window.aeLabUploader.disconnect();
+  if (!T) {  // back to English: Streamlit's own text again
+    document.querySelectorAll('[data-ae-orig]').forEach(el => { el.firstChild.nodeValue = el.dataset.aeOrig; delete el.dataset.aeOrig; });
+    return;
+  }
+  const put = (el, text) => {
+    const n = el && el.firstChild;
+    if (!n || n.nodeType !== 3 || n.nodeValue === text) return;
+    if (!('aeOrig' in el.dataset)) el.dataset.aeOrig = n.nodeValue;
+    n.nodeValue = text;
+  };
+  const fix = () => document.querySelectorAll('[data-testid=stFileUploaderDropzone]').forEach(z => {
+    put(z.querySelector('button [data-testid=stMarkdownContainer] p'), T.upload);
+    put(z.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span'), T.limit);
+  });
+  window.aeLabUploader = new MutationObserver(fix);
+  window.aeLabUploader.observe(document.body, {childList: true, subtree: true, characterData: true});
+  fix();
+})();"""
 
 
 def model_name(key: str) -> str:
