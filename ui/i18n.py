@@ -109,7 +109,11 @@ def switcher() -> None:
     ss = st.session_state
     ss.lang_pick = current()
     st.sidebar.selectbox(
-        ":material/translate: " + _("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang_pick", on_change=_switched
+        ":material/translate: " + _("Language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        key="lang_pick",
+        on_change=_switched,
     )
     lang = current()
     script = f"document.documentElement.lang = {json.dumps(BCP47[lang])};"
