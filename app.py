@@ -7,14 +7,14 @@ from ui.i18n import _
 
 frame.setup(switch=False)  # the page draws the language switch
 pages = [
-    st.Page("pages/playground.py", title=_("Playground"), icon=":material/draw:", default=True),
+    st.Page("views/playground.py", title=_("Playground"), icon=":material/draw:", default=True),
     *(
         []
         if lesson.hidden("retrain")
-        else [st.Page("pages/train.py", title=_("Train"), icon=":material/model_training:")]
+        else [st.Page("views/train.py", title=_("Train"), icon=":material/model_training:")]
     ),
-    st.Page("pages/scoreboard.py", title=_("Scoreboard"), icon=":material/leaderboard:"),
-    st.Page("pages/inside.py", title=_("Inside the models"), icon=":material/neurology:"),
-    st.Page("pages/explorer.py", title=_("Explore the code space"), icon=":material/explore:"),
+    st.Page("views/scoreboard.py", title=_("Scoreboard"), icon=":material/leaderboard:"),
+    st.Page("views/inside.py", title=_("Inside the models"), icon=":material/neurology:"),
+    st.Page("views/explorer.py", title=_("Explore the code space"), icon=":material/explore:"),
 ]
 st.navigation(pages).run()

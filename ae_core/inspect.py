@@ -11,15 +11,15 @@ from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from .infer import run
-from .messages import N_
+from .messages import N_, Message
 
 # The steps the table names; any other torch call (shape queries, dtype checks) is not a step.
 _OPS = {
     F.relu: "ReLU",
-    F.max_pool2d: "max-pool 2×2",
-    F.interpolate: "nearest resize",
-    torch.Tensor.flatten: "flatten",
-    torch.Tensor.view: "reshape",
+    F.max_pool2d: N_("max-pool 2×2"),
+    F.interpolate: N_("nearest resize"),
+    torch.Tensor.flatten: N_("flatten"),
+    torch.Tensor.view: N_("reshape"),
 }
 _NAMES = {F.relu: "relu", F.max_pool2d: "max_pool2d", F.interpolate: "interpolate"}
 _LAYERS = (F.conv2d, F.linear)  # the calls that nn.Conv2d and nn.Linear make, matched to a module by weight
@@ -41,9 +41,10 @@ class Layer:
 
 def _describe(module: nn.Module) -> str:
     if isinstance(module, nn.Conv2d):
-        return f"conv {module.kernel_size[0]}×{module.kernel_size[1]}, {module.in_channels}→{module.out_channels}"
+        k, c = module.kernel_size, (module.in_channels, module.out_channels)
+        return Message("conv {kh}×{kw}, {cin}→{cout}", kh=k[0], kw=k[1], cin=c[0], cout=c[1])
     if isinstance(module, nn.Linear):
-        return f"dense {module.in_features}→{module.out_features}"
+        return Message("dense {fin}→{fout}", fin=module.in_features, fout=module.out_features)
     return type(module).__name__
 
 
@@ -86,7 +87,7 @@ def trace(model: nn.Module, x: torch.Tensor) -> list[tuple[Layer, torch.Tensor]]
     rec = _Recorder(model)
     with rec:
         model(x)
-    return [(Layer("input", "input", tuple(x.shape[1:]), 0), x), *rec.steps]
+    return [(Layer("input", N_("input"), tuple(x.shape[1:]), 0), x), *rec.steps]
 
 
 def architecture(model: nn.Module) -> list[Layer]:

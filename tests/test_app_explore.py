@@ -25,7 +25,7 @@ LESSON = {
 
 def explorer() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page("views/explorer.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -127,9 +127,9 @@ def test_a_lesson_link_shows_only_the_chosen_controls_and_keeps_hidden_values():
     # The lesson stays in the address bar, so a refresh opens it again.
     assert {k: at.query_params[k] for k in LESSON} == LESSON
     # Hidden controls keep their values across pages.
-    at.switch_page("pages/scoreboard.py").run()
+    at.switch_page("views/scoreboard.py").run()
     assert at.query_params["hide"] == LESSON["hide"]  # another page of the lesson keeps it too
-    at.switch_page("pages/playground.py").run()
+    at.switch_page("views/playground.py").run()
     assert [c.value for c in at.caption if c.value.startswith("Set for this lesson")] == fixed
 
 
@@ -146,7 +146,7 @@ def test_a_lesson_session_cannot_change_what_others_see(weights_copy, monkeypatc
     (weights_copy / "dense_dae.prev.json").write_bytes((weights_copy / "dense_dae.json").read_bytes())
     files_before = {p.name: p.read_bytes() for p in weights_copy.iterdir()}
     at = lesson_app({"hide": "seed"})  # the Train page is there: only the seed is hidden
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     _, files = dense_upload(0.2)
     at.file_uploader(key="tr_upload").set_value(files).run()
     at.button(key="tr_activate").click().run()
@@ -193,9 +193,9 @@ def test_hiding_retrain_removes_the_train_page():
     at = lesson_app({"hide": "retrain"})
     assert not at.exception
     with pytest.raises(ValueError, match="Known pages") as e:
-        at.switch_page("pages/train.py")  # not a page of this lesson
+        at.switch_page("views/train.py")  # not a page of this lesson
     assert "scoreboard.py" in str(e.value) and "train.py'" not in str(e.value).split("Known pages")[1]
-    assert lesson_app({"hide": "seed"}).switch_page("pages/train.py").run().title[0].value == "Train"
+    assert lesson_app({"hide": "seed"}).switch_page("views/train.py").run().title[0].value == "Train"
 
 
 def test_the_lesson_link_panel_builds_the_link_that_opens_the_lesson():

@@ -13,7 +13,7 @@ def small_sweeps(monkeypatch):
 
 def test_scoreboard_page_and_noise_change(small_sweeps):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/scoreboard.py").run()
+    at.switch_page("views/scoreboard.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Scoreboard"
     # The sweep size set here is the one used, even when ui.server was imported earlier in the run.
@@ -42,7 +42,7 @@ def test_scoreboard_page_and_noise_change(small_sweeps):
 
 def test_inside_page_shows_every_section():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/inside.py").run()
+    at.switch_page("views/inside.py").run()
     assert not at.exception, [e.value for e in at.exception]
     heads = [s.value for s in at.subheader]
     for h in (

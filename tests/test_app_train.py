@@ -28,7 +28,7 @@ def history(at) -> list[dict]:
 
 def test_train_page_tiny_run_finishes_and_appears_in_history(tmp_path):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     assert at.title[0].value == "Train"
     at.multiselect(key="tr_models").set_value(["dense_dae"]).run()
     at.number_input[0].set_value(1)  # epochs
@@ -42,7 +42,7 @@ def test_train_page_tiny_run_finishes_and_appears_in_history(tmp_path):
     labels = [b.label for b in at.button]
     assert "Use these weights" in labels and "Save as default" in labels
     at.button(key="tr_activate").click().run()
-    at.switch_page("pages/playground.py").run()
+    at.switch_page("views/playground.py").run()
     assert any("run #" in m.value for m in at.sidebar.markdown if "Dense DAE" in m.value)
     download_and_upload_elsewhere(at, row)
 
@@ -63,7 +63,7 @@ def download_and_upload_elsewhere(at, row: dict) -> None:
         ["dense_dae.json", next(n for n, _, _ in files if "safetensors" in n)]
     )
     other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    other.switch_page("pages/train.py").run()
+    other.switch_page("views/train.py").run()
     other.file_uploader(key="tr_upload").set_value(files).run()
     assert not other.exception and not other.error, [e.value for e in other.error]
     assert any(s.value.startswith("Loaded upload") for s in other.success)
@@ -97,7 +97,7 @@ def test_sidebar_quick_retrain_activates_new_weights():
 
 def test_invalid_weights_upload_is_refused():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     at.file_uploader(key="tr_upload").set_value(
         [
             ("x.safetensors", b"\x80\x04not safetensors", "application/octet-stream"),

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from ae_core import preprocess, quota
 from ae_core.messages import Message, of
+from harness.a11y import english_left
 from tests.conftest import needs_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,27 +146,6 @@ def page_text(at) -> list[str]:
     return out
 
 
-# Technical terms and names a Chinese page keeps as they are (the issue's allow-list): metrics, formats, the dataset,
-# hardware, units and the project's name. Each is explained once where it first appears.
-ALLOWED = set(
-    ["PSNR", "SSIM", "BCE", "MSE", "dB", "MNIST", "PCA", "CNN", "LeNet", "NaN", "PNG", "JPEG", "BMP", "GIF", "WebP", "JSON", "zip", "ZIP", "safetensors", "json", "MB", "KB", "CPU", "GPU", "NVIDIA", "Ampere", "Apple", "macOS", "AVX512", "AMX", "x86", "bf16", "fp32", "BF16", "cpu", "cuda", "mps", "ae", "lab", "python", "ae_core", "evaluate", "noise", "type", "factor", "baselines", "median", "nl_means", "tv", "classifier", "make", "weights", "digit_cnn", "MNIST_DIR", "ubyte", "IDX", "raw", "data", "ETA", "Chambolle", "cookie", "img", "English"]  # English: the language switch names each language in its own words
-)
-LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9_]+")
-
-
-def english_left(texts: list[str]) -> list[str]:
-    """Latin words that are neither technical terms nor parts of a command, a path or a number."""
-    left = []
-    for t in texts:
-        t = re.sub(
-            r":material/\w+:|`[^`]*`|python -m [^\s。，]+( --[\w-]+ [\w.]+)*|https?://\S+|\S+\.(py|json|safetensors)",
-            "",
-            t,
-        )
-        left += [w for w in LATIN_WORD.findall(t) if w not in ALLOWED]
-    return left
-
-
 PAGES = ["playground", "train", "scoreboard", "inside", "explorer"]
 
 
@@ -173,21 +153,21 @@ PAGES = ["playground", "train", "scoreboard", "inside", "explorer"]
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_in_chinese_has_no_untranslated_english_and_english_stays_english(page, monkeypatch):
     monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
-    zh = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=300)
+    zh = AppTest.from_file(str(ROOT / "views" / f"{page}.py"), default_timeout=300)
     zh.query_params["lang"] = "zh-CN"
     zh.run()
     assert not zh.exception, [e.value for e in zh.exception]
     texts = page_text(zh)
     assert len(texts) > 10
     assert not english_left(texts), sorted(set(english_left(texts)))
-    en = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=300).run()
+    en = AppTest.from_file(str(ROOT / "views" / f"{page}.py"), default_timeout=300).run()
     assert not en.exception
     assert not any(re.search(r"[\u4e00-\u9fff]", t) for t in page_text(en) if "简体中文" not in t)
     assert en.title[0].value != zh.title[0].value
 
 
 def test_the_switch_changes_the_language_and_the_address_carries_it():
-    at = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "views" / "playground.py"), default_timeout=120).run()
     assert at.title[0].value == "Playground" and "lang" not in at.query_params  # chosen by nobody: not in links
     at.selectbox(key="lang_pick").set_value("zh_CN").run()
     assert at.title[0].value == "实验台"
@@ -197,7 +177,7 @@ def test_the_switch_changes_the_language_and_the_address_carries_it():
 
 
 def test_a_bad_lang_parameter_is_named_in_a_notice_and_the_page_stays_english():
-    at = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "playground.py"), default_timeout=120)
     at.query_params["lang"] = "<b>xx</b>"
     at.run()
     assert not at.exception and at.title[0].value == "Playground"
@@ -205,12 +185,12 @@ def test_a_bad_lang_parameter_is_named_in_a_notice_and_the_page_stays_english():
 
 
 def test_a_lesson_link_carries_the_teachers_language():
-    at = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "playground.py"), default_timeout=120)
     at.query_params["lang"] = "zh"
     at.run()
     link = next(c.value for c in at.code if "?" in c.value)
     assert "lang=zh-CN" in link
-    student = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=120)
+    student = AppTest.from_file(str(ROOT / "views" / "playground.py"), default_timeout=120)
     for k, v in [p.split("=") for p in link.split("?")[1].split("&")]:
         student.query_params[k] = v
     student.run()

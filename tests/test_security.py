@@ -28,7 +28,7 @@ def classroom(monkeypatch):
 
 def train_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

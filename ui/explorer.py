@@ -95,7 +95,7 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
             {"z1": a, "z2": b, "digit": str(int(c))} for (a, b), c in zip(z, space.labels[:n], strict=True)
         ]
         views.append(f"grid{i}")
-        dots = {"type": "circle", "size": 12, "opacity": 0.5}
+        dots = {"type": "circle", "size": 12, "opacity": 0.5, "aria": False}
         plots.append(
             {
                 "title": name,
@@ -110,11 +110,18 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
                     {
                         "name": f"grid{i}",
                         "data": {"name": "grid"},
-                        "mark": {"type": "point", "opacity": 0},
+                        "mark": {"type": "point", "opacity": 0, "aria": False},
                         "encoding": enc,
                     },
                     {
-                        "mark": {"type": "point", "size": 220, "filled": True, "color": "white", "stroke": "black"},
+                        "mark": {
+                            "type": "point",
+                            "size": 220,
+                            "filled": True,
+                            "color": "white",
+                            "stroke": "black",
+                            "aria": False,
+                        },
                         "encoding": enc,
                     },
                 ],
@@ -125,7 +132,9 @@ def maps_spec(spaces_by_name: dict[str, CodeSpace], bounds: tuple[float, float])
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "hconcat": plots,
         "params": [{"name": "pick", "select": select, "views": views}],
-        "config": {"legend": {"orient": "bottom", "direction": "horizontal"}},  # below: it takes no width
+        # The legend below takes no width; aria off: the maps' text alternative is the page's (alt=), not Vega's
+        # per-mark labels in English.
+        "config": {"legend": {"orient": "bottom", "direction": "horizontal"}, "aria": False},
         "datasets": datasets,
     }
 

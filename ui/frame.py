@@ -1,7 +1,8 @@
 """What every page shares: page config, CSS, and the sidebar's Retrain panel.
 
 Each page calls setup() first and retrain_sidebar() once, so a page works the same whether Streamlit runs it through
-app.py's st.navigation or directly (the pages/ folder mode that AppTest and a server's very first run use).
+app.py's st.navigation or directly (AppTest runs a page file on its own). The folder is views/, not pages/: Streamlit
+lists a pages/ folder's files as pages of their own ("app", "inside"...) on a fresh server's first visit.
 """
 
 from __future__ import annotations

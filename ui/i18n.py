@@ -117,20 +117,58 @@ def switcher() -> None:
     )
     lang = current()
     script = f"document.documentElement.lang = {json.dumps(BCP47[lang])};"
-    fixed = {"upload": _("Upload"), "limit": _("Up to 5 MB per file")} if lang != DEFAULT else None
-    script += _UPLOADER_JS % json.dumps(fixed, ensure_ascii=False)
+    script += _STREAMLIT_TEXT_JS % json.dumps(_streamlit_text() if lang != DEFAULT else None, ensure_ascii=False)
     st.sidebar.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
-# Streamlit's file uploader has no parameters for its button ("Upload") and its size line ("5MB per file • PNG, ...");
-# in another language the page rewrites their text in place, again whenever Streamlit redraws them. Both uploaders
-# take at most 5 MB (server.maxUploadSize), and each one's label names its file types.
-_UPLOADER_JS = """
+# Streamlit's own words: the file uploader's button and size line, the skip link, and the accessible names of its
+# built-in buttons and regions (a screen reader speaks them). Streamlit has no parameters for them, so in another
+# language the page rewrites them in place, again whenever Streamlit redraws them, and puts them back for English.
+_BUILT_IN = (
+    N_("Skip to main content"),
+    N_("Sidebar"),
+    N_("App pages"),
+    N_("Collapse sidebar"),
+    N_("Expand sidebar"),
+    N_("Open"),
+    N_("Close"),
+    N_("Link to heading"),
+    N_("Increment"),
+    N_("Decrement"),
+    N_("Selected values"),
+    N_("Clear all"),
+    N_("Fullscreen"),
+    N_("Close fullscreen"),
+    N_("Show/hide columns"),
+    N_("Search"),
+    N_("Download as CSV"),
+    N_("Copy to clipboard"),
+    N_("file upload"),
+    N_("Delete"),
+    N_("Help"),
+    N_("translate icon"),
+)
+# Labels that start with a fixed word: a multiselect chip's "Remove <option>", a help icon's "Help for <label>", a
+# chart's "Show data: <alt>", a Vega title's "Title text '<title>'".
+_PREFIXED = (N_("Remove"), N_("Help for"), N_("Show data:"), N_("Title text"))
+
+
+def _streamlit_text() -> dict:
+    return {
+        "upload": _("Upload"),
+        "limit": _("Up to 5 MB per file"),
+        "labels": {en: _(en) for en in _BUILT_IN},
+        "prefixes": {en: _(en) for en in _PREFIXED},
+    }
+
+
+_STREAMLIT_TEXT_JS = """
 (() => {
   const T = %s;
-  if (window.aeLabUploader) window.aeLabUploader.disconnect();
-  if (!T) {  // back to English: Streamlit's own text again
+  if (window.aeLabText) window.aeLabText.disconnect();
+  if (!T) {  // English: Streamlit's own words again
     document.querySelectorAll('[data-ae-orig]').forEach(el => { el.firstChild.nodeValue = el.dataset.aeOrig; delete el.dataset.aeOrig; });
+    document.querySelectorAll('[data-ae-orig-label]').forEach(el => { el.setAttribute('aria-label', el.dataset.aeOrigLabel); delete el.dataset.aeOrigLabel; });
     return;
   }
   const put = (el, text) => {
@@ -139,12 +177,24 @@ _UPLOADER_JS = """
     if (!('aeOrig' in el.dataset)) el.dataset.aeOrig = n.nodeValue;
     n.nodeValue = text;
   };
-  const fix = () => document.querySelectorAll('[data-testid=stFileUploaderDropzone]').forEach(z => {
-    put(z.querySelector('button [data-testid=stMarkdownContainer] p'), T.upload);
-    put(z.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span'), T.limit);
-  });
-  window.aeLabUploader = new MutationObserver(fix);
-  window.aeLabUploader.observe(document.body, {childList: true, subtree: true, characterData: true});
+  const label = el => {
+    const now = el.getAttribute('aria-label');
+    const orig = 'aeOrigLabel' in el.dataset ? el.dataset.aeOrigLabel : now;
+    let want = T.labels[orig];
+    for (const [en, tr] of Object.entries(T.prefixes)) if (!want && orig.startsWith(en + ' ')) want = tr + ' ' + orig.slice(en.length + 1);
+    if (want && now !== want) { el.dataset.aeOrigLabel = orig; el.setAttribute('aria-label', want); }
+  };
+  const fix = () => {
+    document.querySelectorAll('[data-testid=stFileUploaderDropzone]').forEach(z => {
+      put(z.querySelector('button [data-testid=stMarkdownContainer] p'), T.upload);
+      z.querySelectorAll('[data-testid=stFileUploaderDropzoneInstructions] span').forEach((sp, i) => put(sp, i ? '' : T.limit));
+    });
+    const skip = document.querySelector('[data-testid=stSkipToContent]');
+    if (skip) put(skip.firstChild && skip.firstChild.nodeType === 1 ? skip.firstChild : skip, T.labels['Skip to main content']);
+    document.querySelectorAll('[aria-label]').forEach(label);
+  };
+  window.aeLabText = new MutationObserver(fix);
+  window.aeLabText.observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
   fix();
 })();"""
 

@@ -87,9 +87,8 @@ def row_html(cmp: Comparison, show_residuals: bool, feed_clean: bool = False) ->
             parts.append(f'<div class="ae-score">{_score(p, best)}</div>')
         if p.label is not None:
             reads = _("reads as {label} ({confidence:.0%})").format(label=p.label, confidence=p.confidence)
-            parts.append(
-                f'<div class="ae-pred" title="{html.escape(_("What a digit classifier reads"))}">{html.escape(reads)}</div>'
-            )
+            tip = _("What a digit classifier reads")
+            parts.append(f'<div class="ae-pred" title="{html.escape(tip)}">{html.escape(reads)}</div>')
         if show_residuals and p.residual is not None:
             alt = _("{name} residual: red where it removed ink, blue where it added ink").format(name=name)
             parts.append(f'<div class="ae-res">{img_tag(render.residual_png(p.residual, 1), alt)}</div>')

@@ -111,7 +111,7 @@ def dense_upload(shift: float):
 
 def upload_and_use(files) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     at.file_uploader(key="tr_upload").set_value(files).run()
     assert not at.exception, [e.value for e in at.exception]
     at.button(key="tr_activate").click().run()
@@ -119,7 +119,7 @@ def upload_and_use(files) -> AppTest:
 
 
 def dense_psnr(at) -> float:
-    at.switch_page("pages/scoreboard.py").run()
+    at.switch_page("views/scoreboard.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return float(at.dataframe[0].value.set_index("denoiser")["PSNR (dB)"]["Dense DAE"])
 
@@ -149,7 +149,7 @@ def test_the_shared_output_rows_are_keyed_by_the_weights_content():
     plain = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     _, files = dense_upload(0.35)
     mine = upload_and_use(files)
-    mine.switch_page("pages/playground.py").run()
+    mine.switch_page("views/playground.py").run()
     assert not mine.exception
     a, b = image_urls(plain), image_urls(mine)  # clean, noisy, basic, dense, conv, median, nl-means
     assert a[3] != b[3] and a[:3] == b[:3] and a[4:] == b[4:]
@@ -160,7 +160,7 @@ def test_the_shared_output_rows_are_keyed_by_the_weights_content():
 def test_an_upload_is_added_once_however_often_the_page_reruns():
     _, files = dense_upload(0.2)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     at.file_uploader(key="tr_upload").set_value(files).run()
     for _ in range(3):  # the uploader keeps its files: every full rerun sees them again
         at.run()
@@ -180,10 +180,10 @@ def test_no_request_changes_the_thread_count(monkeypatch):
     monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
     monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/scoreboard.py").run()
+    at.switch_page("views/scoreboard.py").run()
     at.selectbox(key="sb_noise").set_value("masking").run()
     assert not at.exception, [e.value for e in at.exception]
-    at.switch_page("pages/inside.py").run()
+    at.switch_page("views/inside.py").run()
     assert not at.exception and calls == []
 
 
@@ -205,7 +205,7 @@ def test_a_refresh_finds_the_running_job_again(monkeypatch):
         assert any("Conv DAE" in p.proto.text for p in reloaded.sidebar.get("progress")), "no progress after reload"
         stranger = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()  # another browser
         assert not stranger.sidebar.get("progress") and not [b for b in stranger.sidebar.button if b.label == "Stop"]
-        reloaded.switch_page("pages/train.py").run()
+        reloaded.switch_page("views/train.py").run()
         assert [
             r["state"] for d in reloaded.dataframe if "run" in d.value.columns for r in d.value.to_dict("records")
         ] in (["training"], ["waiting"])

@@ -38,7 +38,7 @@ def test_no_request_path_changes_process_wide_state():
     calls = {"set_num_threads", "setdefaulttimeout", "symbolic_trace", "set_num_interop_threads"}
     allowed = {("ae_core/device.py", "set_num_threads")}  # configure_threads: once, when ui/server.py is imported
     found = []
-    for path in [*ROOT.glob("ae_core/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]:
+    for path in [*ROOT.glob("ae_core/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("views/*.py"), ROOT / "app.py"]:
         rel = str(path.relative_to(ROOT))
         for node in ast.walk(ast.parse(path.read_text())):
             name = None

@@ -124,9 +124,15 @@ cf = pd.DataFrame(curves)
 cf["name"] = cf["row"].map(NAMES)
 rule = (
     alt.Chart(pd.DataFrame({"factor": [scoreboard.TRAINING_FACTOR]}))
-    .mark_rule(strokeDash=[4, 4], color="#aaa")
+    .mark_rule(strokeDash=[4, 4], color="#aaa", aria=False)
     .encode(x="factor:Q")
 )
+
+
+def quiet(chart):
+    """A chart with one text alternative (st.altair_chart's alt=) and its numbers in a table below it: Vega's own
+    per-mark descriptions (field names and scale types, always in English) are turned off."""
+    return chart.configure(aria=False)
 
 
 def curve(metric: str, title: str):
@@ -135,7 +141,7 @@ def curve(metric: str, title: str):
     scale = alt.Scale(domain=[0, 40], clamp=True) if metric == "psnr" else alt.Scale(zero=False)
     line = (
         alt.Chart(data)
-        .mark_line(point=True)
+        .mark_line(point=alt.OverlayMarkDef(aria=False), aria=False)
         .encode(
             x=alt.X("factor:Q", title=_("noise factor")),
             y=alt.Y(f"{metric}:Q", title=title, scale=scale),
@@ -159,10 +165,12 @@ def curve_table(metric: str, title: str, fmt: str) -> pd.DataFrame:
 
 left, right = st.columns(2)
 left.altair_chart(
-    curve("psnr", "PSNR (dB)"), width="stretch", alt=_("Line chart: PSNR of each denoiser as the noise factor grows")
+    quiet(curve("psnr", "PSNR (dB)")),
+    width="stretch",
+    alt=_("Line chart: PSNR of each denoiser as the noise factor grows"),
 )
 right.altair_chart(
-    curve("ssim", "SSIM"), width="stretch", alt=_("Line chart: SSIM of each denoiser as the noise factor grows")
+    quiet(curve("ssim", "SSIM")), width="stretch", alt=_("Line chart: SSIM of each denoiser as the noise factor grows")
 )
 numbers(curve_table("psnr", "PSNR (dB)", ".2f"), _("the PSNR curves"))
 numbers(curve_table("ssim", "SSIM", ".3f"), _("the SSIM curves"))
@@ -189,7 +197,7 @@ if clf is None:
 else:
     accuracy = _("classifier accuracy")
     st.altair_chart(
-        curve("accuracy", accuracy).properties(height=320),
+        quiet(curve("accuracy", accuracy).properties(height=320)),
         width="stretch",
         alt=_("Line chart: how often a digit classifier reads each denoiser's output right, as the noise grows"),
     )
@@ -207,20 +215,22 @@ pcf = pd.DataFrame(
     [{"digit": str(d), "name": NAMES[row], "PSNR": v} for row, vals in pc.items() for d, v in enumerate(vals)]
 )
 st.altair_chart(
-    alt.Chart(pcf)
-    .mark_bar()
-    .encode(
-        x=alt.X("digit:N", title=_("digit")),
-        xOffset="name:N",
-        y=alt.Y("PSNR:Q", title="PSNR (dB)"),
-        color=alt.Color("name:N", title=None),
-        tooltip=[
-            alt.Tooltip("name", title=NAME_COL),
-            alt.Tooltip("digit", title=_("digit")),
-            alt.Tooltip("PSNR:Q", format=".2f"),
-        ],
-    )
-    .properties(height=280),
+    quiet(
+        alt.Chart(pcf)
+        .mark_bar(aria=False)
+        .encode(
+            x=alt.X("digit:N", title=_("digit")),
+            xOffset="name:N",
+            y=alt.Y("PSNR:Q", title="PSNR (dB)"),
+            color=alt.Color("name:N", title=None),
+            tooltip=[
+                alt.Tooltip("name", title=NAME_COL),
+                alt.Tooltip("digit", title=_("digit")),
+                alt.Tooltip("PSNR:Q", format=".2f"),
+            ],
+        )
+        .properties(height=280)
+    ),
     width="stretch",
     alt=_("Bar chart: mean PSNR of each denoiser on each digit class 0-9"),
 )

@@ -99,6 +99,10 @@ def plane() -> None:
         on_select=lambda: ex.on_pick("ex_maps", bounds),
         selection_mode="pick",
         key="ex_maps",
+        alt=_(
+            "Scatter plots: each model's code space as a PCA plane of test digits coloured by class, with the current "
+            "place marked; the sliders above move it"
+        ),
     )
     st.caption(
         _(

@@ -47,8 +47,9 @@ with st.sidebar:
             placeholder=_("Choose baselines"),
         )
     with st.expander(_("Weights in use")):
+        missing = _("not available")
         for key in MODELS:
-            st.markdown(f"**{model_name(key)}**: {text.plain(origin.get(key, _('not available')))}")
+            st.markdown(f"**{model_name(key)}**: {text.plain(origin.get(key, missing))}")
     with st.expander(_("What the models are"), expanded=False):
         for s in MODELS.values():
             st.markdown(f"**{_(s.name)}**: {_(s.description)}")

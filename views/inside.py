@@ -5,8 +5,9 @@ import streamlit as st
 
 from ae_core import compare, inspect, render
 from ae_core.config import NOISE_TYPES
+from ae_core.messages import Message
 from ui import frame, server, session
-from ui.i18n import N_, _, listing, model_name, noise_label
+from ui.i18n import N_, _, listing, model_name, noise_label, tr
 
 frame.page(
     N_("Inside the models"),
@@ -23,6 +24,11 @@ current = session.current_digit(digits)  # (28, 28)
 x_current = inspect.as_input(current)
 
 
+def op_text(op: str) -> str:
+    """A layer's operation in the reader's language ("ReLU" stays: a technical term)."""
+    return tr(op) if isinstance(op, Message) else _(op)
+
+
 def img(a, scale: int = 1) -> bytes:
     return render.gray_png(np.asarray(a), scale)
 
@@ -34,7 +40,12 @@ for tab, model in zip(tabs, models.values(), strict=True):
     tab.dataframe(
         pd.DataFrame(
             [
-                {_("step"): r.name, _("operation"): r.op, _("output (H×W×C)"): r.shape_text, _("parameters"): r.params}
+                {
+                    _("step"): r.name,
+                    _("operation"): op_text(r.op),
+                    _("output (H×W×C)"): r.shape_text,
+                    _("parameters"): r.params,
+                }
                 for r in rows
             ]
         ),
@@ -102,7 +113,7 @@ if "conv_dae" in models:
     cols = st.columns(4)
     for i, (layer, m) in enumerate(maps):
         n = min(len(m), 32)
-        what = f"{layer.name}: {layer.op}, {layer.shape_text}"
+        what = f"{layer.name}: {op_text(layer.op)}, {layer.shape_text}"
         if n < len(m):
             what += " " + _("(first {n} of {total})").format(n=n, total=len(m))
         cols[i % 4].image(
@@ -149,23 +160,23 @@ for key, model in models.items():
     )
     base = (
         alt.Chart(pts)
-        .mark_circle(size=14, opacity=0.55)
+        .mark_circle(size=14, opacity=0.55, aria=False)
         .encode(
             x=alt.X("pc1:Q", title=_("PC {n}").format(n=1)),
             y=alt.Y("pc2:Q", title=_("PC {n}").format(n=2)),
             color=alt.Color("digit:N", title=_("class")),
         )
     )
-    arrow = alt.Chart(mine).mark_line(color="white", strokeWidth=2).encode(x="pc1:Q", y="pc2:Q")
+    arrow = alt.Chart(mine).mark_line(color="white", strokeWidth=2, aria=False).encode(x="pc1:Q", y="pc2:Q")
     ends = (
         alt.Chart(mine)
-        .mark_point(size=120, filled=True, color="white")
+        .mark_point(size=120, filled=True, color="white", aria=False)
         .encode(x="pc1:Q", y="pc2:Q", shape=alt.Shape("which:N", title=_("your digit")))
     )
     charts.append((key, (base + arrow + ends).properties(title=model_name(key), height=300)))
 for col, (key, ch) in zip(st.columns(len(charts)), charts, strict=True):
     col.altair_chart(
-        ch,
+        ch.configure(aria=False),  # one text alternative (alt=) and the numbers below, not Vega's English mark labels
         width="stretch",
         alt=_(
             "Scatter plot: {model}'s codes of test digits in a PCA plane, with your digit's clean and noisy codes"
