@@ -58,6 +58,7 @@ ALLOWED = set(
         "ZIP",
         "safetensors",
         "json",
+        "CSV",
         "MB",
         "KB",
         "CPU",
@@ -98,15 +99,21 @@ ALLOWED = set(
         "data",
         "ETA",
         "Chambolle",
+        "Vega",
+        "Lite",
         "cookie",
         "img",
         "English",
-    ]  # English: the language switch names each language in its own words
-)
+        "ReLU",
+        "relu",
+        "out",
+    ]
+)  # English: the language switch names each language in its own words; ReLU, relu, out: a layer's operation and
+# names (the feature maps' captions name the layers of the code)
 LATIN_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9_]+")
 IDENTIFIER = re.compile(r"[A-Za-z]+(_\w+|\d\w*)")  # relu_1, max_pool2d, enc1: names from the code, not prose
 _NOT_PROSE = re.compile(
-    r":material/\w+:|`[^`]*`|python -m [^\s。，]+( --[\w-]+ [\w.]+)*|https?://\S+|\S+\.(py|json|safetensors)"
+    r":material/\w+:|`[^`]*`|python -m [^\s。，]+( --[\w-]+ [\w.]+)*|https?://\S+|\S+\.(py|json|safetensors|png|jpe?g|gif|bmp|webp)"
 )
 
 

@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from harness import a11y, browser
 from tests import images
@@ -97,3 +97,75 @@ def test_every_page_and_state_passes_axe_in_both_languages_and_themes(app_url, t
         b.close()
     assert not found, "\n\n".join(f"{k}:\n{v}" for k, v in found.items())
     assert not english, json.dumps(english, ensure_ascii=False)
+
+
+def focused(page, selector: str) -> bool:
+    return page.evaluate("s => !!(document.activeElement && document.activeElement.closest(s))", selector)
+
+
+def tab_to(page, selector: str, limit: int = 200) -> None:
+    """Press Tab (only Tab) until the focus is inside `selector`."""
+    for _ in range(limit):
+        if focused(page, selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_keyboard_alone_picks_a_digit_moves_the_noise_retrains_and_reaches_every_page(app_url):
+    with sync_playwright() as p:
+        b = browser.launch(p)
+        page = b.new_page(viewport={"width": 1400, "height": 1100})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url)
+        settle(page)
+        main = page.locator("[data-testid=stMain]")
+
+        # Pick a digit: the class box, typed and confirmed with Enter, then the next one of that class.
+        tab_to(page, ".st-key-pg_class")
+        page.keyboard.type("3")
+        page.keyboard.press("Enter")
+        settle(page)
+        expect(main).to_contain_text("label 3", timeout=30_000)
+        tab_to(page, ".st-key-pg_pos input")
+        page.keyboard.press("ArrowUp")  # a number input steps with the arrow keys
+        settle(page)
+        expect(page.locator(".st-key-pg_pos input")).to_have_value("1", timeout=30_000)
+
+        # Change the noise: the slider moves with the arrow keys, and the output row follows.
+        before = browser.output_srcs(page)
+        tab_to(page, ".st-key-pg_factor input")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        settle(page)
+        expect(page.get_by_role("slider", name="Noise factor")).to_have_value("0.6")
+        assert browser.output_srcs(page)[1:] != before[1:]  # the noisy input and every output changed
+
+        # Start and stop a retrain from the sidebar: the long preset (arrow keys in the radio group), Start, Stop.
+        tab_to(page, ".st-key-rt_preset input")
+        page.keyboard.press("ArrowDown")
+        settle(page)
+        tab_to(page, ".st-key-rt_start button")
+        page.keyboard.press("Enter")
+        stop = page.locator("[class*='st-key-stop-'] button")
+        stop.wait_for(timeout=60_000)
+        tab_to(page, "[class*='st-key-stop-'] button")
+        page.keyboard.press("Enter")
+        expect(page.locator("[data-testid=stSidebar]")).to_contain_text("stopped after", timeout=60_000)
+
+        # Every page, through the sidebar's links.
+        for path, title in (
+            ("train", "Train"),
+            ("scoreboard", "Scoreboard"),
+            ("inside", "Inside the models"),
+            ("explorer", "Explore the code space"),
+            ("", "Playground"),
+        ):
+            tab_to(page, f"[data-testid=stSidebarNav] a[href='{app_url}/{path}']")
+            page.keyboard.press("Enter")
+            expect(page.locator("h1").first).to_have_text(title, timeout=120_000)
+            settle(page)
+        browser.assert_clean(page, app_url)
+        assert not errors, errors
+        b.close()

@@ -147,10 +147,20 @@ _BUILT_IN = (
     N_("Delete"),
     N_("Help"),
     N_("translate icon"),
+    N_("add icon"),
+    N_("Add files"),
 )
 # Labels that start with a fixed word: a multiselect chip's "Remove <option>", a help icon's "Help for <label>", a
 # chart's "Show data: <alt>", a Vega title's "Title text '<title>'".
-_PREFIXED = (N_("Remove"), N_("Help for"), N_("Show data:"), N_("Title text"))
+_PREFIXED = (
+    N_("Remove"),
+    N_("Help for"),
+    N_("Show data:"),
+    N_("Title text"),
+    N_("Fullscreen:"),
+    N_("Download as PNG:"),
+    N_("Copy Vega-Lite spec:"),
+)
 
 
 def _streamlit_text() -> dict:
@@ -165,18 +175,21 @@ def _streamlit_text() -> dict:
 _STREAMLIT_TEXT_JS = """
 (() => {
   const T = %s;
+  const changed = window.aeLabNodes || (window.aeLabNodes = new Set());
   if (window.aeLabText) window.aeLabText.disconnect();
   if (!T) {  // English: Streamlit's own words again
-    document.querySelectorAll('[data-ae-orig]').forEach(el => { el.firstChild.nodeValue = el.dataset.aeOrig; delete el.dataset.aeOrig; });
+    changed.forEach(n => { n.nodeValue = n.aeOrig; delete n.aeOrig; });
+    changed.clear();
     document.querySelectorAll('[data-ae-orig-label]').forEach(el => { el.setAttribute('aria-label', el.dataset.aeOrigLabel); delete el.dataset.aeOrigLabel; });
     return;
   }
-  const put = (el, text) => {
-    const n = el && el.firstChild;
-    if (!n || n.nodeType !== 3 || n.nodeValue === text) return;
-    if (!('aeOrig' in el.dataset)) el.dataset.aeOrig = n.nodeValue;
+  const set = (n, text) => {
+    if (n.nodeValue === text) return;
+    if (!('aeOrig' in n)) n.aeOrig = n.nodeValue;
     n.nodeValue = text;
+    changed.add(n);
   };
+  const put = (el, text) => el && [...el.childNodes].filter(n => n.nodeType === 3).forEach((n, i) => set(n, i ? '' : text));
   const label = el => {
     const now = el.getAttribute('aria-label');
     const orig = 'aeOrigLabel' in el.dataset ? el.dataset.aeOrigLabel : now;
@@ -185,15 +198,20 @@ _STREAMLIT_TEXT_JS = """
     if (want && now !== want) { el.dataset.aeOrigLabel = orig; el.setAttribute('aria-label', want); }
   };
   const fix = () => {
+    window.aeLabPending = false;
     document.querySelectorAll('[data-testid=stFileUploaderDropzone]').forEach(z => {
       put(z.querySelector('button [data-testid=stMarkdownContainer] p'), T.upload);
-      z.querySelectorAll('[data-testid=stFileUploaderDropzoneInstructions] span').forEach((sp, i) => put(sp, i ? '' : T.limit));
+      put(z.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span'), T.limit);
     });
-    const skip = document.querySelector('[data-testid=stSkipToContent]');
-    if (skip) put(skip.firstChild && skip.firstChild.nodeType === 1 ? skip.firstChild : skip, T.labels['Skip to main content']);
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const key = 'aeOrig' in n ? n.aeOrig : n.nodeValue;
+      if (key && T.labels[key.trim()]) set(n, T.labels[key.trim()]);  // screen-reader text, the skip link
+    }
     document.querySelectorAll('[aria-label]').forEach(label);
   };
-  window.aeLabText = new MutationObserver(fix);
+  const soon = () => { if (!window.aeLabPending) { window.aeLabPending = true; requestAnimationFrame(fix); } };
+  window.aeLabText = new MutationObserver(soon);
   window.aeLabText.observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
   fix();
 })();"""
