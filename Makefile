@@ -71,6 +71,8 @@ i18n: $(VENV)/.dev
 
 # The README's pictures, made from the running app in both languages (docs/*.png).
 screenshots: $(VENV)/.dev chromium
+	@fc-list :lang=zh | grep -q . || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -q fonts-noto-cjk; \
+	  else echo "Chinese screenshots need a CJK font: sudo apt-get install fonts-noto-cjk" >&2; exit 1; fi; }
 	$(PY) bench/screenshots.py
 
 # Retrain the shipped weights with ae-lab's recipe (about an hour on a 2-core CPU; minutes on a GPU).
