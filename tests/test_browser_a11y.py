@@ -169,3 +169,42 @@ def test_keyboard_alone_picks_a_digit_moves_the_noise_retrains_and_reaches_every
         browser.assert_clean(page, app_url)
         assert not errors, errors
         b.close()
+
+
+def test_the_language_switch_keeps_the_settings_and_the_address_carries_the_language(app_url):
+    with sync_playwright() as p:
+        b = browser.launch(p)
+        page = b.new_page(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
+        page.goto(app_url)
+        settle(page)
+        expect(page.locator("h1").first).to_have_text("实验台")  # the browser's language, with no lang= at all
+        slider = page.locator(".st-key-pg_factor input")
+        slider.focus()
+        page.keyboard.press("ArrowLeft")
+        settle(page)
+        expect(slider).to_have_value("0.45")
+        for lang, title, code in (("English", "Playground", "en"), ("简体中文", "实验台", "zh-CN")):
+            page.locator(".st-key-lang_pick input").click()
+            page.get_by_role("option", name=lang).click()
+            expect(page.locator("h1").first).to_have_text(title, timeout=60_000)
+            settle(page)
+            assert f"lang={code}" in page.url
+            assert page.evaluate("document.documentElement.lang") == code
+            expect(page.locator(".st-key-pg_factor input")).to_have_value("0.45")  # the reader's settings stay
+            noise = page.locator(".ae-panel").nth(1).locator(".ae-name")
+            expect(noise).to_have_text("Noisy" if code == "en" else "加噪")
+        page.goto(page.url)  # a refresh keeps the chosen language
+        settle(page)
+        expect(page.locator("h1").first).to_have_text("实验台")
+        # Another page's choices survive a switch too: the Scoreboard's noise type, picked in Chinese.
+        page.locator("[data-testid=stSidebarNav] a").nth(2).click()
+        settle(page)
+        page.locator(".st-key-sb_noise input").click()
+        page.get_by_role("option", name="椒盐").click()
+        settle(page)
+        page.locator(".st-key-lang_pick input").click()
+        page.get_by_role("option", name="English").click()
+        expect(page.get_by_role("heading", name="Test set at Salt & pepper 0.5")).to_be_visible(timeout=120_000)
+        settle(page)
+        browser.assert_clean(page, app_url)
+        b.close()

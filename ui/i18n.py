@@ -98,9 +98,37 @@ def init() -> None:
         ss.lang = normalize(locale) or DEFAULT
 
 
+# Keyed choice widgets whose options are shown through the catalog. Streamlit's frontend sends a choice back as the
+# text it displayed; after a language switch that text is the old language's and would no longer match an option
+# (a selectbox would even pass it on as its value). Writing each value back in the switch's callback makes this run
+# use the value itself, and the browser then shows it in the new language.
+TRANSLATED_CHOICES = (
+    "pg_source",
+    "pg_noise",
+    "pg_models",
+    "pg_baselines",
+    "rt_model",
+    "rt_preset",
+    "sb_noise",
+    "sb_baselines",
+    "sb_bw",
+    "in_lm_noise",
+    "in_shape",
+    "ex_unit_model",
+    "tr_models",
+    "tr_pick",
+    "tr_overlay",
+    "ll_sources",
+)
+
+
 def _switched() -> None:
     ss = st.session_state
     ss.lang, ss.lang_chosen = ss.lang_pick, True
+    for key in TRANSLATED_CHOICES:
+        if key in ss:
+            value = ss[key]
+            ss[key] = list(value) if isinstance(value, list | tuple) else value
     st.query_params["lang"] = BCP47[ss.lang]  # a refresh or a copied address keeps it
 
 
