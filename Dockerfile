@@ -2,8 +2,8 @@
 #   docker build -t ae-lab .  &&  docker run -p 8501:8501 ae-lab
 FROM python:3.11-slim
 
-# curl for the health check; nothing else from apt.
-RUN apt-get update && apt-get install -y --no-install-recommends curl \
+# curl for the health check; a small CJK font so the downloaded output row can label its images in Chinese.
+RUN apt-get update && apt-get install -y --no-install-recommends curl fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 aelab

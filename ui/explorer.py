@@ -30,7 +30,7 @@ def spaces(models: dict, shas: dict) -> dict[str, CodeSpace]:
         k: server.cached(
             ("space", server.weights_key({k: m}, shas), sub.source),
             lambda _p, m=m: explore.build(m, pool, sub.labels),
-            "Mapping the code space…",
+            _("Mapping the code space…"),
         )
         for k, m in models.items()
     }

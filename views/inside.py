@@ -136,7 +136,7 @@ for key, model in models.items():
     p = server.cached(
         ("pca", server.weights_key({key: model}, shas), sub.source),
         lambda _p, m=model: inspect.pca2(inspect.codes(m, pool)),
-        "Mapping codes…",
+        _("Mapping codes…"),
     )
     pts = pd.DataFrame(p.points.numpy(), columns=["pc1", "pc2"]).assign(
         digit=sub.labels[: len(pool)].numpy().astype(str)
