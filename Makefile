@@ -66,7 +66,7 @@ flaky: $(VENV)/.dev chromium
 i18n: $(VENV)/.dev
 	$(VENV)/bin/pybabel extract -F babel.cfg -k Message --no-location --sort-output --project ae-lab \
 	  --copyright-holder ae-lab -o locales/messages.pot .
-	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-location --width 120 --ignore-obsolete
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --width 120 --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d locales -D messages --statistics
 
 # The README's pictures, made from the running app in both languages (docs/*.png).
