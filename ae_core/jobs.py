@@ -376,10 +376,9 @@ class JobManager:
             with self._lock:
                 self._finish(job, "failed", of(e))
         except Exception as e:  # noqa: BLE001 - a job must never take the server down; the page shows the message
+            error = f"{type(e).__name__}: {e}"
             with self._lock:
-                self._finish(
-                    job, "failed", Message("Training failed unexpectedly: {error}", error=f"{type(e).__name__}: {e}")
-                )
+                self._finish(job, "failed", Message("Training failed unexpectedly: {error}", error=error))
         finally:
             with self._lock:
                 self._schedule()

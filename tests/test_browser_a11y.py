@@ -48,6 +48,19 @@ def train_quick_run(page) -> None:
     settle(page)
 
 
+def start_long_run(page) -> None:
+    """A run that is still training (the Tutorial preset: minutes), with its progress bar and live loss charts."""
+    page.locator(".st-key-rt_preset [role=radiogroup] label").nth(1).click()
+    settle(page)
+    page.locator(".st-key-rt_start button").click()
+    page.locator("[data-testid=stSidebar] [data-testid=stVegaLiteChart]").wait_for(timeout=120_000)  # the loss trace
+
+
+def stop_run(page) -> None:
+    page.locator("[class*='st-key-stop-'] button").first.click()
+    page.locator("[class*='st-key-stop-']").first.wait_for(state="detached", timeout=60_000)
+
+
 def walk(page) -> None:
     page.locator(".st-key-ex_walk_go button").click()
     settle(page)
@@ -70,6 +83,7 @@ def test_every_page_and_state_passes_axe_in_both_languages_and_themes(app_url, t
                     ("playground with residuals", "", lambda: page.locator(".st-key-pg_residual label").click()),
                     ("playground with an upload", "", lambda: upload(page, tmp_path)),
                     ("train with a finished run", "train", None),
+                    ("train while a run trains", "train", lambda: start_long_run(page)),
                     ("scoreboard after scoring", "scoreboard", None),
                     ("inside", "inside", None),
                     ("explore after a walk", "explorer", lambda: walk(page)),
@@ -92,6 +106,8 @@ def test_every_page_and_state_passes_axe_in_both_languages_and_themes(app_url, t
                         left = a11y.english_left(a11y.page_text(page))
                         if left:
                             english[where] = sorted(set(left))
+                    if name == "train while a run trains":
+                        stop_run(page)
                     browser.assert_clean(page, app_url)
         assert not errors, errors
         b.close()

@@ -177,6 +177,7 @@ _BUILT_IN = (
     N_("translate icon"),
     N_("add icon"),
     N_("Add files"),
+    N_("progress"),
 )
 # Labels that start with a fixed word: a multiselect chip's "Remove <option>", a help icon's "Help for <label>", a
 # chart's "Show data: <alt>", a Vega title's "Title text '<title>'".

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ae_core.jobs import JobRefused
 from ae_core.registry import MODELS
-from ui import jobs, session, text
+from ui import charts, jobs, session, text
 from ui.i18n import _, model_name, tr
 
 
@@ -26,8 +26,13 @@ def job_status(job) -> None:
         )
         st.progress(min(frac, 1.0), text=f"{text.plain(tr(job.label))}: {status}")
         if len(job.loss_trace) > 1:
-            loss = _("loss")
-            st.line_chart(pd.DataFrame({loss: job.loss_trace}), height=90, x_label="", y_label="")
+            charts.lines(
+                pd.DataFrame({_("loss"): job.loss_trace}),
+                "",
+                "",
+                90,
+                _("Line chart: the training loss at each progress report"),
+            )
             st.caption(
                 _("Training loss (BCE): {first:.4f} at the first report, {last:.4f} now.").format(
                     first=job.loss_trace[0], last=job.loss_trace[-1]

@@ -5,7 +5,7 @@ from ae_core import device, precision, render
 from ae_core.config import NOISE_TYPES, PRECISIONS
 from ae_core.jobs import Job, JobRefused
 from ae_core.registry import MODELS
-from ui import classroom, frame, jobs, session, text
+from ui import charts, classroom, frame, jobs, session, text
 from ui.i18n import N_, _, model_name, noise_label, tr
 
 frame.page(
@@ -125,11 +125,15 @@ def live(job: Job) -> None:
     left, right = st.columns([1, 1])
     with left:
         if len(job.history) >= 2:
-            st.line_chart(loss_frame(job), height=220, x_label=_("epoch"), y_label="BCE")
+            charts.lines(
+                loss_frame(job), _("epoch"), "BCE", 220, _("Line chart: training and validation loss after each epoch")
+            )
             chart_table(loss_frame(job), _("the loss curves"))
         elif job.loss_trace:
             trace = pd.DataFrame({_("running train loss"): job.loss_trace})
-            st.line_chart(trace, height=220, x_label=_("progress report"), y_label="BCE")
+            charts.lines(
+                trace, _("progress report"), "BCE", 220, _("Line chart: the training loss at each progress report")
+            )
             chart_table(trace, _("the loss curve"))
     with right:
         if job.preview_out is not None:
@@ -248,7 +252,13 @@ else:
                 }
             )
             curves.index.name = _("epoch")
-            st.line_chart(curves, height=260, x_label=_("epoch"), y_label=_("BCE (validation, or train if none)"))
+            charts.lines(
+                curves,
+                _("epoch"),
+                _("BCE (validation, or train if none)"),
+                260,
+                _("Line chart: the chosen runs' validation loss after each epoch"),
+            )
             chart_table(curves, _("the overlaid curves"))
 
 classroom.teacher_panel()
