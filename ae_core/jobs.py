@@ -24,7 +24,7 @@ from .config import TrainConfig
 from .data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digits, to_float
 from .evaluate import evaluate
 from .infer import run
-from .messages import Message, of
+from .messages import N_, Message, of
 from .quota import JobRefused, Limits
 from .registry import MODELS
 from .store import content_sha
@@ -353,13 +353,13 @@ class JobManager:
                 dev = next(model.parameters()).device
                 job.preview_out = run(model, noisy.to(dev))[0][:, 0].float().cpu().numpy()
 
-            job.phase = "training"
+            job.phase = N_("training")
             res = train(job.key, job.config, data=data, on_progress=on_progress, on_epoch=on_epoch, stop=job.stop_event)
             job.result = res
             if res.model is not None:
                 job.sha256 = content_sha(job.key, res.model)  # what its results are cached under
             if res.epochs_done:
-                job.phase = "scoring on the test set"
+                job.phase = N_("scoring on the test set")
                 ev = evaluate(
                     {job.key: res.model},
                     job.config.noise_type,

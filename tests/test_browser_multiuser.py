@@ -95,7 +95,7 @@ def test_a_refresh_in_the_middle_of_a_retrain_shows_the_same_run_training(app_ur
             timeout=120_000,
         )
         page.get_by_role("link", name="Train").click()
-        page.get_by_text(re.compile(re.escape(label) + r" · running")).wait_for(timeout=30_000)
+        page.get_by_text(re.compile(re.escape(label) + r" · training")).wait_for(timeout=30_000)
 
         # Another browser on the same server sees none of it.
         other = b.new_context().new_page()

@@ -48,7 +48,7 @@ def test_sidebar_retrain_switch_pages_stop_and_use(app_url, tmp_path):
         # Switch to the Train page while it runs: the job is still running there.
         page.get_by_role("link", name="Train").click()
         page.get_by_role("heading", name="Train", exact=True).wait_for(timeout=30_000)
-        page.get_by_text(re.compile(r"#\d+ Dense DAE · running")).wait_for(timeout=30_000)
+        page.get_by_text(re.compile(r"#\d+ Dense DAE · training")).wait_for(timeout=30_000)
         page.wait_for_function("() => document.body.innerText.includes('images/s')", timeout=30_000)
         page.screenshot(path=str(tmp_path / "train-running.png"), full_page=True)
 

@@ -104,7 +104,8 @@ def chart_table(df: pd.DataFrame, what: str) -> None:
 
 
 def live(job: Job) -> None:
-    st.markdown(f"**{text.plain(tr(job.label))}** · {jobs.state_text(job)}")
+    phase = job.phase if job.state == "running" and job.phase not in ("", "training") else ""
+    st.markdown(f"**{text.plain(tr(job.label))}** · {jobs.state_text(job)}" + (f" ({_(phase)})" if phase else ""))
     p = job.progress
     if job.state == "running" and p is not None:
         frac = ((p.epoch - 1) + p.batch / p.batches) / p.epochs

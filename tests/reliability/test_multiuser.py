@@ -32,7 +32,7 @@ IMG = re.compile(r'src="(data:image/png;base64,[^"]+)"')
 def table(s: stclient.Session) -> dict[str, dict]:
     """The Scoreboard's first table as {row name: its scores}."""
     df = pa.ipc.open_stream(io.BytesIO(s.of_kind("dataframe")[0].arrow_data.data)).read_all().to_pandas()
-    return {r[""]: r for r in df.to_dict("records")}
+    return {r["denoiser"]: r for r in df.to_dict("records")}
 
 
 def shifted_dense(shift: float):
