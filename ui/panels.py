@@ -19,7 +19,8 @@ CSS = """
 .ae-panel .ae-name {font-weight: 600; margin-bottom: 0.35rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
 .ae-panel .ae-score {margin-top: 0.3rem; line-height: 1.35; font-variant-numeric: tabular-nums;}
 .ae-panel .ae-best {background: #1f6f43; color: #ffffff; font-weight: 700; border-radius: 3px; padding: 0 0.25rem;}
-.ae-panel .ae-res {margin-top: 0.4rem;}
+.ae-res-row {margin-top: 0.5rem;}
+.ae-res img {width: 100%; image-rendering: pixelated; border-radius: 4px; display: block;}
 .ae-panel .ae-pred {margin-top: 0.2rem; font-size: 0.82rem;}
 .ae-kind-baseline .ae-name {font-style: italic;}
 .ae-verdict {margin-top: 0.6rem; font-size: 0.92rem;}
@@ -89,12 +90,16 @@ def row_html(cmp: Comparison, show_residuals: bool, feed_clean: bool = False) ->
             reads = _("reads as {label} ({confidence:.0%})").format(label=p.label, confidence=p.confidence)
             tip = _("What a digit classifier reads")
             parts.append(f'<div class="ae-pred" title="{html.escape(tip)}">{html.escape(reads)}</div>')
-        if show_residuals and p.residual is not None:
-            alt = _("{name} residual: red where it removed ink, blue where it added ink").format(name=name)
-            parts.append(f'<div class="ae-res">{img_tag(render.residual_png(p.residual, 1), alt)}</div>')
         cells.append(f'<div class="ae-panel ae-kind-{p.kind}" data-key="{p.key}">{"".join(parts)}</div>')
     cols = f"grid-template-columns: repeat({len(cells)}, minmax(0, 1fr));"
     row = f'<div class="ae-row" style="{cols}">{"".join(cells)}</div>'
+    if show_residuals:  # a row of their own, so each lines up with its panel whatever the scores' height
+        res = []
+        for p in cmp.panels:
+            alt = _("{name} residual: red where it removed ink, blue where it added ink").format(name=_(p.name))
+            img = img_tag(render.residual_png(p.residual, 1), alt) if p.residual is not None else ""
+            res.append(f'<div class="ae-res">{img}</div>')
+        row += f'<div class="ae-row ae-res-row" style="{cols}">{"".join(res)}</div>'
     return f'{CSS}{row}<p class="ae-verdict">{html.escape(verdict(cmp))}</p>'
 
 
