@@ -195,3 +195,20 @@ def test_a_lesson_link_carries_the_teachers_language():
         student.query_params[k] = v
     student.run()
     assert student.title[0].value == "实验台"
+
+
+def test_the_teachers_panel_in_chinese(monkeypatch):
+    """Classroom mode's Teacher expander, its key form and the refusals that name it, in Chinese."""
+    monkeypatch.setenv("AE_LAB_CLASSROOM", "1")
+    monkeypatch.setenv("AE_LAB_TEACHER_KEY", "k" * 24)
+    at = AppTest.from_file(str(ROOT / "views" / "train.py"), default_timeout=120)
+    at.query_params["lang"] = "zh-CN"
+    at.run()
+    assert not at.exception
+    assert [e.label for e in at.expander if e.label == "教师"], [e.label for e in at.expander]
+    assert at.text_input(key="teacher_typed").label == "教师密钥"
+    assert [b.label for b in at.button if b.label == "解锁"]
+    # (No click here: AppTest formats a selectbox's value in the test's own thread, outside the session, so in
+    # Chinese it cannot send the Train form's choices back. The browser tests click in Chinese.)
+    texts = page_text(at)
+    assert not english_left(texts), sorted(set(english_left(texts)))

@@ -178,6 +178,10 @@ _BUILT_IN = (
     N_("add icon"),
     N_("Add files"),
     N_("progress"),
+    N_("Show password text"),
+    N_("Hide password text"),
+    N_("Press Enter to submit form"),
+    N_("Press Enter to apply"),
 )
 # Labels that start with a fixed word: a multiselect chip's "Remove <option>", a help icon's "Help for <label>", a
 # chart's "Show data: <alt>", a Vega title's "Title text '<title>'".

@@ -38,7 +38,9 @@ with st.form("train_form"):
     epochs = c[0].number_input(_("Epochs"), 1, 500, base.epochs)
     lr = c[1].number_input(_("Learning rate"), 1e-5, 1.0, base.lr, format="%.5f", step=1e-4)
     batch = c[2].select_slider(_("Batch size"), [16, 32, 64, 128, 256, 512, 1024], base.batch_size)
-    dev = c[3].selectbox(_("Device"), device.available(), format_func=lambda d: _("auto") if d == "auto" else d)
+    dev = c[3].selectbox(
+        _("Device"), device.available(), format_func=lambda d: _("auto") if d == "auto" else d, key="tr_device"
+    )
     c = st.columns(4)
     ntype = c[0].selectbox(_("Noise type"), NOISE_TYPES, NOISE_TYPES.index(base.noise_type), format_func=noise_label)
     factor = c[1].slider(_("Noise factor"), 0.0, 1.0, base.noise_factor, 0.05)
