@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from . import precision as prec
+from .messages import Message
 
 
 class StopFlag(Protocol):
@@ -90,10 +91,16 @@ def step(loop: Loop, idx: torch.Tensor) -> torch.Tensor:
 
 def _check(value: float, loop: Loop, epoch: int, first: int, last: int) -> None:
     if not math.isfinite(value):
-        where = f"batch {last}" if first == last else f"batches {first}-{last}"
+        where = Message("batch {n}", n=last) if first == last else Message("batches {a}-{b}", a=first, b=last)
         raise TrainingDiverged(
-            f"The loss became {value} at epoch {epoch}, {where}. The learning rate ({loop.lr:g}) is probably too "
-            "high: try 0.001-0.01."
+            Message(
+                "The loss became {value} at epoch {epoch}, {where}. The learning rate ({lr:g}) is probably too high: "
+                "try 0.001-0.01.",
+                value=value,
+                epoch=epoch,
+                where=where,
+                lr=loop.lr,
+            )
         )
 
 

@@ -43,8 +43,10 @@ def safe_name(name: str) -> str:
     """A user-chosen name that can never leave the weights folder: letters, digits, '_' and '-'."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise WeightsError(
-            f"{str(name)[:80]!r} is not a valid weights name: use 1-64 letters, digits, '_' or '-' "
-            "(no paths, dots or slashes)."
+            Message(
+                "{name} is not a valid weights name: use 1-64 letters, digits, '_' or '-' (no paths, dots or slashes).",
+                name=repr(str(name)[:80]),
+            )
         )
     return name
 
@@ -52,7 +54,7 @@ def safe_name(name: str) -> str:
 def _inside(directory: Path, filename: str) -> Path:
     path = (directory / filename).resolve()
     if path.parent != directory.resolve():
-        raise WeightsError(f"{filename!r} points outside the weights folder")
+        raise WeightsError(Message("{name} points outside the weights folder", name=repr(filename)))
     return path
 
 
@@ -225,11 +227,13 @@ def _parse_sidecar(raw: bytes) -> dict:
             Message("The sidecar is not valid JSON (or nests too deeply, or holds absurd numbers).")
         ) from None
     if not isinstance(sidecar, dict) or any(k not in sidecar for k in SIDECAR_REQUIRED):
-        raise WeightsError(f"The sidecar must be a JSON object with {', '.join(SIDECAR_REQUIRED)}.")
+        raise WeightsError(
+            Message("The sidecar must be a JSON object with {fields}.", fields=", ".join(SIDECAR_REQUIRED))
+        )
     if not all(isinstance(sidecar[k], str) for k in SIDECAR_REQUIRED):
-        raise WeightsError(f"The sidecar's {', '.join(SIDECAR_REQUIRED)} must be strings.")
+        raise WeightsError(Message("The sidecar's {fields} must be strings.", fields=", ".join(SIDECAR_REQUIRED)))
     if sidecar["model_key"] not in ALL:
-        raise WeightsError(f"The sidecar names an unknown model {sidecar['model_key'][:40]!r}.")
+        raise WeightsError(Message("The sidecar names an unknown model {key}.", key=repr(sidecar["model_key"][:40])))
     return sidecar
 
 
@@ -262,12 +266,27 @@ def from_bytes(blob: bytes, sidecar: dict | bytes, expect_key: str | None = None
     expected = model.state_dict()
     if set(tensors) != set(expected):
         missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-        raise WeightsError(f"Tensor names do not match {ALL[key].name}: missing {missing[:4]}, unexpected {extra[:4]}.")
+        raise WeightsError(
+            Message(
+                "Tensor names do not match {model}: missing {missing}, unexpected {extra}.",
+                model=Message(ALL[key].name),
+                missing=missing[:4],
+                extra=extra[:4],
+            )
+        )
     for k, ref in expected.items():
         t = tensors[k]
         if t.shape != ref.shape or t.dtype != ref.dtype:
             raise WeightsError(
-                f"Tensor {k} is {t.dtype} {tuple(t.shape)}, but {ALL[key].name} needs {ref.dtype} {tuple(ref.shape)}."
+                Message(
+                    "Tensor {name} is {dtype} {shape}, but {model} needs {want_dtype} {want_shape}.",
+                    name=k,
+                    dtype=t.dtype,
+                    shape=tuple(t.shape),
+                    model=Message(ALL[key].name),
+                    want_dtype=ref.dtype,
+                    want_shape=tuple(ref.shape),
+                )
             )
         if not torch.isfinite(t).all():
             raise WeightsError(Message("Tensor {name} contains NaN or infinite values.", name=k))
