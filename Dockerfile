@@ -29,4 +29,5 @@ ENV MNIST_DIR=/data \
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
     CMD curl --fail http://localhost:8501/_stcore/health || exit 1
-ENTRYPOINT ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+# `streamlit run app.py` with the caches warming from the start (ui/serve.py).
+ENTRYPOINT ["python", "-m", "ui.serve", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -9,6 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AE_LAB_OFFLINE", "1")  # never try a download from the test suite
 os.environ.setdefault("AE_LAB_THREADS", str(os.cpu_count() or 1))  # the app defaults to 1 per process
 os.environ.setdefault("MNIST_DIR", str(ROOT.parent / "shared" / "mnist"))
+# No start-up warm-up in the suite's servers and AppTests: its background work would take CPU from timed browser
+# tests and fill the caches that tests count. tests/test_warmup.py turns it on where it is the subject.
+os.environ.setdefault("AE_LAB_WARMUP", "0")
 
 
 def shown(markdown: str) -> str:

@@ -24,15 +24,11 @@ STEP = 0.05  # the PC sliders' step, in standard deviations
 
 def spaces(models: dict, shas: dict) -> dict[str, CodeSpace]:
     """Each active model's code space over the sweep subset, computed once per weights for the whole server."""
+    from ui import insight
+
     sub = server.subset()
-    pool = sub.batch(slice(None))  # (N, 1, 28, 28)
     return {
-        k: server.cached(
-            ("space", server.weights_key({k: m}, shas), sub.source),
-            lambda _p, m=m: explore.build(m, pool, sub.labels),
-            _("Mapping the code space…"),
-        )
-        for k, m in models.items()
+        k: server.cached(*insight.space_job(k, m, shas, sub), _("Mapping the code space…")) for k, m in models.items()
     }
 
 

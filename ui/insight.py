@@ -25,3 +25,59 @@ def matrix_rows(models: dict, shas: dict[str, str | None]) -> dict[str, tuple[st
             )
             rows[label] = (server.weights_sha(j.key, j.model, j.sha256), j.model)
     return rows
+
+
+# The server-wide results the pages ask for, each as (cache key, compute(progress)). The pages and the start-up
+# warm-up (ui/warmup.py) build them here, so a warm-up result is the very entry a visitor would have computed.
+
+
+def table_job(models: dict, shas: dict, ntype: str, factor: float, base: list[str], digits):
+    from ae_core import scoreboard
+
+    rows = [*models, "noisy_input", *base]
+    key = ("table", server.weights_key(models, shas), ntype, factor, tuple(base), digits.source)
+    return key, lambda progress: scoreboard.table(
+        models, base, ntype, factor, 0, digits, on_step=lambda name: progress(rows.index(name) / len(rows))
+    )
+
+
+def sweep_job(models: dict, shas: dict, ntype: str, base: list[str], sub, clf, prec: str):
+    from ae_core import scoreboard
+
+    key = ("sweep", server.weights_key(models, shas), ntype, tuple(base), sub.source, clf is not None, prec)
+    return key, lambda progress: scoreboard.sweep(
+        models, base, ntype, sub, classifier=clf[1] if clf else None, on_step=progress, prec=prec
+    )
+
+
+def noisy_job(ntype: str, factor: float, digits):
+    from ae_core.evaluate import noisy_test_set
+
+    return ("noisy", ntype, factor, digits.source), lambda _p: noisy_test_set(digits, ntype, factor, 0)
+
+
+def matrix_job(rows: dict, mf: float, sub, prec: str):
+    """rows: matrix_rows()'s {label: (sha256, model)}; the key holds the sha256s only, so every language shares it."""
+    from ae_core import scoreboard
+
+    by_position = {str(i): m for i, (_sha, m) in enumerate(rows.values())}
+    key = ("matrix", tuple(sha for sha, _m in rows.values()), mf, sub.source, prec)
+    return key, lambda _p: scoreboard.noise_matrix(by_position, mf, sub, prec=prec)
+
+
+def pca_job(key: str, model, shas: dict, sub):
+    from ae_core import inspect
+
+    pool = sub.batch(slice(0, 2000))
+    return ("pca", server.weights_key({key: model}, shas), sub.source), lambda _p: inspect.pca2(
+        inspect.codes(model, pool)
+    )
+
+
+def space_job(key: str, model, shas: dict, sub):
+    from ae_core import explore
+
+    pool = sub.batch(slice(None))  # (N, 1, 28, 28)
+    return ("space", server.weights_key({key: model}, shas), sub.source), lambda _p: explore.build(
+        model, pool, sub.labels
+    )

@@ -6,7 +6,7 @@ import streamlit as st
 from ae_core import compare, inspect, render
 from ae_core.config import NOISE_TYPES
 from ae_core.messages import Message
-from ui import frame, server, session
+from ui import frame, insight, server, session
 from ui.i18n import N_, _, listing, model_name, noise_label, tr
 
 frame.page(
@@ -133,11 +133,7 @@ noisy_current = inspect.as_input(compare.noisy_digit(current, lm_noise, lm_facto
 charts, facts = [], []
 clean_word, noisy_word = _("clean"), _("noisy")
 for key, model in models.items():
-    p = server.cached(
-        ("pca", server.weights_key({key: model}, shas), sub.source),
-        lambda _p, m=model: inspect.pca2(inspect.codes(m, pool)),
-        _("Mapping codes…"),
-    )
+    p = server.cached(*insight.pca_job(key, model, shas, sub), _("Mapping codes…"))
     pts = pd.DataFrame(p.points.numpy(), columns=["pc1", "pc2"]).assign(
         digit=sub.labels[: len(pool)].numpy().astype(str)
     )

@@ -5,7 +5,6 @@ import streamlit as st
 from ae_core import render, scoreboard
 from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
-from ae_core.evaluate import noisy_test_set
 from ae_core.infer import run
 from ae_core.registry import MODELS
 from ui import frame, i18n, insight, server, session
@@ -33,7 +32,6 @@ NAMES = {
     "noisy_input": _("Noisy input"),
     "clean": _("Clean digits"),
 }
-wid = server.weights_key(models, shas)
 HIGHLIGHT = "background-color: #1f6f43; color: #ffffff"  # white on dark green: 6.9:1 in either theme
 
 
@@ -58,17 +56,7 @@ base = c[2].multiselect(
 
 st.subheader(_("Test set at {noise} {factor:g}").format(noise=noise_label(ntype), factor=factor))
 ev = server.cached(
-    ("table", wid, ntype, factor, tuple(base), digits.source),
-    lambda progress: scoreboard.table(
-        models,
-        base,
-        ntype,
-        factor,
-        0,
-        digits,
-        on_step=lambda name, _rows=[*models, "noisy_input", *base]: progress(_rows.index(name) / len(_rows)),
-    ),
-    _("Scoring {n:,} test digits…").format(n=len(digits)),
+    *insight.table_job(models, shas, ntype, factor, base, digits), _("Scoring {n:,} test digits…").format(n=len(digits))
 )
 summary = ev.summary()
 NAME_COL = _("denoiser")
@@ -114,10 +102,7 @@ sub = server.subset()
 clf = server.digit_classifier()
 curve_prec = server.curve_precision()
 curves = server.cached(
-    ("sweep", wid, ntype, tuple(base), sub.source, clf is not None, curve_prec),
-    lambda progress: scoreboard.sweep(
-        models, base, ntype, sub, classifier=clf[1] if clf else None, on_step=progress, prec=curve_prec
-    ),
+    *insight.sweep_job(models, shas, ntype, base, sub, clf, curve_prec),
     _("Sweeping noise 0 → 1 on {n:,} digits…").format(n=len(sub)),
 )
 cf = pd.DataFrame(curves)
@@ -240,11 +225,7 @@ numbers(per_class.reset_index().rename(columns={"name": f"PSNR (dB) / {_('digit'
 st.subheader(_("Best and worst 8 digits"))
 row = st.selectbox(_("For"), [*models, *base], format_func=NAMES.get, key="sb_bw")
 best, worst = scoreboard.best_worst(ev, row)
-full_clean, full_noisy = server.cached(
-    ("noisy", ntype, factor, digits.source),
-    lambda _p: noisy_test_set(digits, ntype, factor, 0),
-    _("Preparing digits…"),
-)
+full_clean, full_noisy = server.cached(*insight.noisy_job(ntype, factor, digits), _("Preparing digits…"))
 for title, idx in ((N_("Best 8 for {name}"), best), (N_("Worst 8 for {name}"), worst)):
     noisy = full_noisy[idx]  # the very noise the table scored
     out = run(models[row], noisy)[0] if row in models else scoreboard.denoisers({}, [row])[row](noisy)
@@ -262,15 +243,10 @@ for title, idx in ((N_("Best 8 for {name}"), best), (N_("Worst 8 for {name}"), w
 st.subheader(_("Train/test noise matrix"))
 rows = insight.matrix_rows(models, shas)
 mf = st.select_slider(_("Test noise factor"), [round(0.1 * i, 1) for i in range(1, 11)], 0.5, key="sb_mf")
-by_position = {str(i): m for i, (_sha, m) in enumerate(rows.values())}
-matrix = server.cached(
-    ("matrix", tuple(sha for sha, _m in rows.values()), mf, sub.source, curve_prec),  # content, not labels
-    lambda _p: scoreboard.noise_matrix(by_position, mf, sub, prec=curve_prec),
-    _("Scoring each denoiser on each noise type…"),
-)
+matrix = server.cached(*insight.matrix_job(rows, mf, sub, curve_prec), _("Scoring each denoiser on each noise type…"))
 st.dataframe(
     pd.DataFrame(matrix)
-    .T.rename(index=dict(zip(by_position, rows, strict=True)), columns=noise_label)
+    .T.rename(index=dict(zip(map(str, range(len(rows))), rows, strict=True)), columns=noise_label)
     .style.format("{:.2f} dB")
     .highlight_max(axis=1, props=HIGHLIGHT),
     width="stretch",

@@ -44,7 +44,9 @@ def test_dockerfile_follows_streamlits_guide():
     assert re.search(rf"^EXPOSE {PORT}$", DOCKERFILE, re.M)
     assert re.search(rf"^HEALTHCHECK .*\n?.*curl --fail http://localhost:{PORT}{HEALTH}", DOCKERFILE, re.M)
     entry = re.search(r"^ENTRYPOINT (\[.*\])", DOCKERFILE, re.M).group(1)
-    assert entry.startswith('["streamlit", "run", "app.py"') and f"--server.port={PORT}" in entry
+    assert (
+        entry.startswith('["python", "-m", "ui.serve"') and f"--server.port={PORT}" in entry
+    )  # streamlit run + warm-up
     assert "--server.address=0.0.0.0" in entry
 
 
@@ -71,8 +73,14 @@ def test_ports_and_health_paths_agree_everywhere():
     assert "8080:8080" in compose["services"]["nginx"]["ports"] and "listen 8080;" in nginx_conf
     dep = k8s("Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert dep["ports"][0]["containerPort"] == PORT
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert dep[probe]["httpGet"] == {"path": HEALTH, "port": PORT}
+    assert dep["livenessProbe"]["httpGet"] == {"path": HEALTH, "port": PORT}
+    # Ready once warm: the file the warm-up writes, and the server started with the warm-up (ui/serve.py).
+    ready_file = next(e["value"] for e in dep["env"] if e["name"] == "AE_LAB_READY_FILE")
+    assert dep["readinessProbe"]["exec"]["command"] == ["test", "-f", ready_file]
+    assert dep["command"][:3] == ["python", "-m", "ui.serve"]
+    hpa = k8s("HorizontalPodAutoscaler")["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "ae-lab" and hpa["minReplicas"] >= 2
+    assert hpa["metrics"][0]["resource"]["name"] == "cpu"
     assert dep["resources"]["requests"]["cpu"] and dep["resources"]["limits"]["memory"]
     assert k8s("Service")["spec"]["ports"][0]["targetPort"] == PORT
     ann = k8s("Ingress")["metadata"]["annotations"]

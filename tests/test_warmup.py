@@ -1,0 +1,103 @@
+"""The start-up warm-up (ui/warmup.py): it fills exactly the entries the pages read, with bit-identical values, and
+it is skipped cleanly (and the replica still reported ready) without the full MNIST or without the shipped weights."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import needs_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def same(a, b, where="") -> None:
+    """Bit-identical: equal tensors and arrays (dtype, shape, every value), and the same structure around them."""
+    assert type(a) is type(b), where
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), where
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            same(x, y, f"{where}[{i}]")
+    elif dataclasses.is_dataclass(a):
+        same(vars(a), vars(b), where)
+    elif isinstance(a, float):
+        assert a == b or (a != a and b != b), where
+    else:
+        assert a == b, where
+
+
+@needs_mnist
+def test_warm_up_fills_the_entries_a_visitor_computes_with_the_same_values(monkeypatch):
+    from ui import server, warmup
+
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
+    server.results.clear()
+    jobs = warmup.plan()
+    assert [w for w, *_ in jobs][:4] == ["scoreboard table", "scoreboard curves", "scoreboard digits", "noise matrix"]
+    assert len(jobs) == 4 + 2 * 3  # each model's latent map and code space
+
+    for page in ("scoreboard", "inside", "explorer"):  # a visitor, with an empty cache and no warm-up
+        at = AppTest.from_file(str(ROOT / "views" / f"{page}.py"), default_timeout=300).run()
+        assert not at.exception, [e.value for e in at.exception]
+    cache = server.results()
+    visitor = {}
+    for what, key, _ in jobs:
+        found, value = cache.peek(key)
+        assert found, f"the pages never asked for the warm-up's {what}: its key differs from theirs"
+        visitor[key] = value
+
+    server.results.clear()
+    done = warmup.run()
+    assert done == [w for w, *_ in jobs] and warmup.status()["status"] == "done"
+    cache = server.results()
+    for what, key, _ in jobs:
+        found, value = cache.peek(key)
+        assert found, what
+        same(value, visitor[key], what)
+    server.results.clear()
+
+
+def warm_in_a_fresh_process(tmp_path, **env) -> tuple[str, str]:
+    ready = tmp_path / "ready"
+    code = "from ui import warmup; print(warmup.run(), warmup.status()['status'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "AE_LAB_READY_FILE": str(ready), "AE_LAB_OFFLINE": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1], ready.read_text().strip()
+
+
+def test_warm_up_is_skipped_without_mnist_and_the_replica_is_still_ready(tmp_path):
+    printed, ready = warm_in_a_fresh_process(tmp_path, MNIST_DIR=str(tmp_path / "no-mnist"))
+    assert printed == "[] skipped" and ready == "skipped"
+
+
+def test_warm_up_is_skipped_without_the_shipped_weights(tmp_path):
+    (tmp_path / "weights").mkdir()
+    printed, ready = warm_in_a_fresh_process(tmp_path, AE_LAB_WEIGHTS=str(tmp_path / "weights"))
+    assert printed == "[] skipped" and ready == "skipped"
+
+
+def test_warm_up_is_off_when_asked_and_starts_once(monkeypatch):
+    from ui import warmup
+
+    monkeypatch.setenv("AE_LAB_WARMUP", "0")
+    assert warmup.start() is None

@@ -1,0 +1,109 @@
+"""Warm caches at start: what every visitor asks for with the shipped weights, computed once in the background.
+
+A first visit to the Scoreboard, Inside or Explore computes results that are the same for every student and every
+restart (the Scoreboard at its default settings, each model's latent map and code space). The warm-up computes them
+in one background thread as soon as the server starts (ui/serve.py) or, under a plain `streamlit run`, when the first
+page runs, into the same server-wide cache the pages read (ui/insight.py builds both's keys). A visitor who arrives
+meanwhile waits on the same entry with the page's own progress bar; nobody computes anything twice.
+
+It runs one job at a time in one thread, so a student's slider move keeps a core. When it is done it writes
+AE_LAB_READY_FILE (default: none), which a container's readiness probe can wait for (deploy/k8s). It is skipped,
+with one log line, when the shipped weights or the full MNIST test set are missing, and AE_LAB_WARMUP=0 turns it off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger("ae_lab.warmup")
+_lock = threading.Lock()
+_state = {"thread": None, "status": "not started", "done": [], "seconds": None}
+
+DEFAULT_NOISE, DEFAULT_FACTOR, DEFAULT_BASELINES = "gaussian", 0.5, ("median",)  # the Scoreboard's first view
+
+
+def enabled() -> bool:
+    return os.environ.get("AE_LAB_WARMUP", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def plan() -> list[tuple[str, tuple, object]]:
+    """[(what, cache key, compute(progress))] for the shipped weights; [] when there is nothing to warm."""
+    from ui import insight, server
+
+    loaded, errors = server.default_models()
+    digits = server.test_set()
+    if errors or not loaded or not digits.full:
+        return []
+    models = {k: m for k, (_, m) in loaded.items()}
+    shas = {k: sidecar["sha256"] for k, (sidecar, _) in loaded.items()}
+    sub, clf, prec = server.subset(), server.digit_classifier(), server.curve_precision()
+    base = list(DEFAULT_BASELINES)
+    jobs = [
+        ("scoreboard table", *insight.table_job(models, shas, DEFAULT_NOISE, DEFAULT_FACTOR, base, digits)),
+        ("scoreboard curves", *insight.sweep_job(models, shas, DEFAULT_NOISE, base, sub, clf, prec)),
+        ("scoreboard digits", *insight.noisy_job(DEFAULT_NOISE, DEFAULT_FACTOR, digits)),
+    ]
+    rows = {k: (shas[k], models[k]) for k in ("dense_dae", "conv_dae") if k in models}  # matrix_rows, no runs
+    jobs.append(("noise matrix", *insight.matrix_job(rows, DEFAULT_FACTOR, sub, prec)))
+    for k, m in models.items():
+        jobs.append((f"latent map {k}", *insight.pca_job(k, m, shas, sub)))
+        jobs.append((f"code space {k}", *insight.space_job(k, m, shas, sub)))
+    return jobs
+
+
+def run() -> list[str]:
+    """Compute every planned result into the server-wide cache (in this thread); returns what was computed."""
+    from ui import server
+
+    t0 = time.perf_counter()
+    jobs = plan()
+    if not jobs:
+        _state["status"] = "skipped"
+        log.warning("Warm-up skipped: the shipped weights or the full MNIST test set are missing.")
+        _ready()
+        return []
+    cache = server.results()
+    for what, key, compute in jobs:
+        cache.get(key, lambda c=compute: c(lambda *_: None))
+        _state["done"].append(what)
+    _state["seconds"] = round(time.perf_counter() - t0, 1)
+    _state["status"] = "done"
+    log.info("Warm-up done in %.1f s: %s.", _state["seconds"], ", ".join(_state["done"]))
+    _ready()
+    return list(_state["done"])
+
+
+def _ready() -> None:
+    """Tell a readiness probe that this replica may take students (warm, or with nothing to warm)."""
+    ready = os.environ.get("AE_LAB_READY_FILE", "").strip()
+    if ready:
+        Path(ready).write_text(f"{_state['status']}\n")
+
+
+def _guarded() -> None:
+    try:
+        run()
+    except Exception:  # noqa: BLE001 - a failed warm-up only means colder caches; the pages compute on demand
+        _state["status"] = "failed"
+        log.exception("Warm-up failed; pages will compute their results on first visit.")
+        _ready()
+
+
+def start() -> threading.Thread | None:
+    """Start the warm-up thread once per process (no-op when it runs, ran, or is turned off)."""
+    if not enabled():
+        return None
+    with _lock:
+        if _state["thread"] is None:
+            _state["status"] = "running"
+            _state["thread"] = threading.Thread(target=_guarded, name="ae-lab-warmup", daemon=True)
+            _state["thread"].start()
+        return _state["thread"]
+
+
+def status() -> dict:
+    return {k: v for k, v in _state.items() if k != "thread"}
