@@ -133,7 +133,8 @@ def test_every_shipped_setup_starts_with_read_only_shared_weights(setup, monkeyp
     visitor press Save as default or Restore shipped."""
     from tests.reliability.test_deploy_files import shipped_env
 
-    for name in [n for n in os.environ if n.startswith("AE_LAB_") and n != "AE_LAB_OFFLINE"]:
+    # (the suite's own switches stay: no download, and no start-up warm-up in the test process)
+    for name in [n for n in os.environ if n.startswith("AE_LAB_") and n not in ("AE_LAB_OFFLINE", "AE_LAB_WARMUP")]:
         monkeypatch.delenv(name, raising=False)
     for name, value in shipped_env(setup).items():
         if name.startswith("AE_LAB_") and name not in ("AE_LAB_WEIGHTS", "AE_LAB_OFFLINE", "AE_LAB_TEACHER_KEY"):

@@ -60,6 +60,7 @@ def run() -> list[str]:
     from ui import server
 
     t0 = time.perf_counter()
+    _state["done"] = []
     jobs = plan()
     if not jobs:
         _state["status"] = "skipped"
