@@ -30,6 +30,9 @@ __all__ = ["N_", "_", "ngettext", "tr", "current", "normalize", "init", "switche
 
 def catalog(lang: str) -> gettext.NullTranslations:
     """The compiled catalog of a language (English: the source text itself), loaded once per process."""
+    found = _catalogs.get(lang)  # every string of every run comes here: no lock once loaded
+    if found is not None:
+        return found
     with _lock:
         if lang not in _catalogs:
             _catalogs[lang] = gettext.translation(DOMAIN, LOCALES, languages=[lang], fallback=True)
