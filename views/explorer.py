@@ -184,20 +184,17 @@ def units() -> None:
     left, right, _spare = st.columns([1, 1, 2])
     recon = explore.decode(model, code)
     edited = explore.decode(model, explore.edit(space, code, values)) if values else recon
-    left.image(
-        render.gray_png(recon[0, 0].numpy(), 6),
-        caption=_("your digit's reconstruction"),
-        width="stretch",
-        alt=_("{model}'s reconstruction of your digit").format(model=model_name(key)),
-    )
-    left.markdown(reads_as(recon))
-    right.image(
-        render.gray_png(edited[0, 0].numpy(), 6),
-        caption=_("with your code changes"),
-        width="stretch",
-        alt=_("{model}'s output with your code changes").format(model=model_name(key)),
-    )
-    right.markdown(reads_as(edited))
+    for col, img, caption, alt in (
+        (left, recon, _("your digit's reconstruction"), _("{model}'s reconstruction of your digit")),
+        (right, edited, _("with your code changes"), _("{model}'s output with your code changes")),
+    ):
+        col.image(
+            render.gray_png(img[0, 0].numpy(), 6),
+            caption=caption,
+            width="stretch",
+            alt=alt.format(model=model_name(key)),
+        )
+        col.markdown(reads_as(img))
 
 
 units()
