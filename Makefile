@@ -85,6 +85,7 @@ bench: $(VENV)/.dev chromium
 	$(PY) bench/ui_latency.py
 	$(PY) bench/explorer_latency.py
 	$(PY) bench/scoreboard_first.py
+	$(PY) bench/cold_start.py
 
 # A classroom on this machine: 8 and 20 browser sessions on one server, then 8 through nginx and 2 replicas (~8 min).
 load: $(VENV)/.dev chromium
