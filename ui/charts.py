@@ -10,6 +10,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ui.i18n import _
+
 
 def lines(df: pd.DataFrame, x_title: str, y_title: str, height: int, alt_text: str, where=st) -> None:
     """One line per column of `df` against its index (missing values leave gaps)."""
@@ -29,3 +31,9 @@ def lines(df: pd.DataFrame, x_title: str, y_title: str, height: int, alt_text: s
         .configure(aria=False)
     )
     where.altair_chart(chart, width="stretch", alt=alt_text)
+
+
+def numbers(df: pd.DataFrame, what: str, hide_index: bool = True) -> None:
+    """A chart's numbers as a table in an expander: the same facts for a screen reader or a keyboard user."""
+    with st.expander(_("The numbers behind {chart}").format(chart=what)):
+        st.dataframe(df, hide_index=hide_index, width="stretch")

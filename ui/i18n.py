@@ -40,12 +40,10 @@ def catalog(lang: str) -> gettext.NullTranslations:
 
 
 def normalize(raw: object) -> str | None:
-    """A language code from a URL, a switch or a browser ('zh', 'zh-CN', 'zh_Hans', 'ZH-cn', 'en-GB', ...) as one of
-    LANGUAGES, or None when it names none of them. Every Chinese variant reads the simplified catalog: the only one."""
-    if not isinstance(raw, str):
-        return None
-    primary = raw.strip().replace("_", "-").split("-")[0].lower()
-    return {"en": "en", "zh": "zh_CN"}.get(primary) if len(raw) <= 35 else None
+    """A language code from a URL, a switch or a browser as one of LANGUAGES, or None (ui/params.lang_code)."""
+    from ui.params import lang_code
+
+    return lang_code(raw)
 
 
 def current() -> str:

@@ -29,7 +29,17 @@ HIDEABLE = {
 }
 LESSON = ("show", "baselines", "residuals", "feed_clean", "sources", "hide")  # the parameters lesson links add
 LANG = "lang"  # the reader's language (ui/i18n reads it on every page); any link may carry it
-LANG_CODES = ("en", "zh")  # primary subtags of the catalogs (ui/i18n.normalize maps zh-CN, zh_Hans... to zh)
+LANG_CODES = {"en": "en", "zh": "zh_CN"}  # a code's primary subtag -> its catalog (every Chinese reads zh_CN)
+
+
+def lang_code(raw: object) -> str | None:
+    """The catalog for a language code from a URL, a switch or a browser ('zh', 'zh-CN', 'zh_Hans', 'ZH-cn',
+    'en-GB', ...), or None when it names none of them."""
+    if not isinstance(raw, str) or len(raw) > 35:
+        return None
+    return LANG_CODES.get(raw.strip().replace("_", "-").split("-")[0].lower())
+
+
 _BOOL = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
@@ -82,12 +92,10 @@ def parse(query: dict[str, str], n_digits: int) -> tuple[dict, list[str]]:
     out |= lesson_values(query, notices)
     if out["source"] not in out["sources"]:
         out["source"] = out["sources"][0]  # a lesson offers only its sources
-    if LANG in query:
-        raw = query[LANG].strip().replace("_", "-").split("-")[0].lower()
-        if raw not in LANG_CODES or len(query[LANG]) > 35:
-            notices.append(
-                Message("Unknown language {value}; using English or your browser's.", value=repr(query[LANG][:20]))
-            )
+    if LANG in query and lang_code(query[LANG]) is None:
+        notices.append(
+            Message("Unknown language {value}; using English or your browser's.", value=repr(query[LANG][:20]))
+        )
     unknown = sorted(set(query) - set(DEFAULTS) - set(LESSON) - {LANG})
     if unknown:
         notices.append(

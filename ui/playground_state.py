@@ -126,7 +126,6 @@ def comparison(
     run = [k for k in ss.pg_models if k in models]
     clf = server.digit_classifier()
     key = (
-        "row",
         hashlib.sha256(np.ascontiguousarray(clean, np.float32).tobytes()).hexdigest(),
         ss.pg_noise,
         float(ss.pg_factor),
@@ -134,13 +133,11 @@ def comparison(
         tuple((k, shas.get(k)) for k in run),
         tuple(ss.pg_baselines),
         bool(feed_clean),
-        bool(show_residuals),
         clf[0]["sha256"] if clf else None,
-        current(),  # the row's names, scores and alt text are in the reader's language
     )
 
-    def compute() -> tuple[Comparison, str]:
-        cmp = compare.compare(
+    def compute() -> Comparison:
+        return compare.compare(
             clean,
             ss.pg_noise,
             ss.pg_factor,
@@ -150,8 +147,13 @@ def comparison(
             feed_clean,
             classifier=clf[1] if clf else None,
         )
-        return cmp, panels.row_html(cmp, show_residuals, feed_clean)
+
+    def html(cmp: Comparison) -> str:
+        return panels.row_html(cmp, show_residuals, feed_clean)
 
     if any(shas.get(k) is None for k in run):  # weights of unknown content: never cached
-        return compute()
-    return server.rows().get(key, compute)
+        cmp = compute()
+        return cmp, html(cmp)
+    # The comparison once for every language; its row's HTML (names, alt text) once per language and residual choice.
+    cmp = server.rows().get(("cmp", *key), compute)
+    return cmp, server.rows().get(("row", *key, bool(show_residuals), current()), lambda: html(cmp))

@@ -6,7 +6,7 @@ import streamlit as st
 from ae_core import compare, inspect, render
 from ae_core.config import NOISE_TYPES
 from ae_core.messages import Message
-from ui import frame, insight, server, session
+from ui import charts, frame, insight, server, session
 from ui.i18n import N_, _, listing, model_name, noise_label, tr
 
 frame.page(
@@ -130,7 +130,7 @@ lm_factor = c[1].slider(_("Factor"), 0.0, 1.0, 0.5, 0.05, key="in_lm_factor")
 sub = server.subset()
 pool = sub.batch(slice(0, 2000))
 noisy_current = inspect.as_input(compare.noisy_digit(current, lm_noise, lm_factor, 0))
-charts, facts = [], []
+latent_charts, facts = [], []
 clean_word, noisy_word = _("clean"), _("noisy")
 for key, model in models.items():
     p = server.cached(*insight.pca_job(key, model, shas, sub), _("Mapping codes…"))
@@ -169,8 +169,8 @@ for key, model in models.items():
         .mark_point(size=120, filled=True, color="white", aria=False)
         .encode(x="pc1:Q", y="pc2:Q", shape=alt.Shape("which:N", title=_("your digit")))
     )
-    charts.append((key, (base + arrow + ends).properties(title=model_name(key), height=300)))
-for col, (key, ch) in zip(st.columns(len(charts)), charts, strict=True):
+    latent_charts.append((key, (base + arrow + ends).properties(title=model_name(key), height=300)))
+for col, (key, ch) in zip(st.columns(len(latent_charts)), latent_charts, strict=True):
     col.altair_chart(
         ch.configure(aria=False),  # one text alternative (alt=) and the numbers below, not Vega's English mark labels
         width="stretch",
@@ -178,8 +178,7 @@ for col, (key, ch) in zip(st.columns(len(charts)), charts, strict=True):
             "Scatter plot: {model}'s codes of test digits in a PCA plane, with your digit's clean and noisy codes"
         ).format(model=model_name(key)),
     )
-with st.expander(_("The numbers behind {chart}").format(chart=_("the latent maps"))):
-    st.dataframe(pd.DataFrame(facts), hide_index=True, width="stretch")
+charts.numbers(pd.DataFrame(facts), _("the latent maps"))
 st.caption(
     _(
         "PCA of the codes of {n:,} test digits, coloured by class. The line joins your digit's clean and noisy codes: "

@@ -8,6 +8,7 @@ from ae_core.config import NOISE_TYPES
 from ae_core.infer import run
 from ae_core.registry import MODELS
 from ui import frame, i18n, insight, server, session
+from ui.charts import numbers
 from ui.i18n import N_, _, baseline_name, listing, model_name, noise_label, sentences, tr
 
 frame.page(
@@ -33,12 +34,6 @@ NAMES = {
     "clean": _("Clean digits"),
 }
 HIGHLIGHT = "background-color: #1f6f43; color: #ffffff"  # white on dark green: 6.2:1 in either theme
-
-
-def numbers(df: pd.DataFrame, what: str) -> None:
-    """A chart's numbers as a table in an expander: the same facts for a screen reader or a keyboard user."""
-    with st.expander(_("The numbers behind {chart}").format(chart=what)):
-        st.dataframe(df, hide_index=True, width="stretch")
 
 
 c = st.columns([1, 1.4, 2])

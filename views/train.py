@@ -99,12 +99,6 @@ def loss_frame(job: Job) -> pd.DataFrame:
     )
 
 
-def chart_table(df: pd.DataFrame, what: str) -> None:
-    """A chart's numbers as a table in an expander: the same facts for a screen reader or a keyboard user."""
-    with st.expander(_("The numbers behind {chart}").format(chart=what)):
-        st.dataframe(df, width="stretch")
-
-
 def live(job: Job) -> None:
     phase = job.phase if job.state == "running" and job.phase not in ("", "training") else ""
     st.markdown(f"**{text.plain(tr(job.label))}** · {jobs.state_text(job)}" + (f" ({_(phase)})" if phase else ""))
@@ -131,13 +125,13 @@ def live(job: Job) -> None:
             charts.lines(
                 loss_frame(job), _("epoch"), "BCE", 220, _("Line chart: training and validation loss after each epoch")
             )
-            chart_table(loss_frame(job), _("the loss curves"))
+            charts.numbers(loss_frame(job), _("the loss curves"), hide_index=False)
         elif job.loss_trace:
             trace = pd.DataFrame({_("running train loss"): job.loss_trace})
             charts.lines(
                 trace, _("progress report"), "BCE", 220, _("Line chart: the training loss at each progress report")
             )
-            chart_table(trace, _("the loss curve"))
+            charts.numbers(trace, _("the loss curve"), hide_index=False)
     with right:
         if job.preview_out is not None:
             strip = render.grid(list(job.preview_noisy) + list(job.preview_out), nrow=8, scale=1)
@@ -262,6 +256,6 @@ else:
                 260,
                 _("Line chart: the chosen runs' validation loss after each epoch"),
             )
-            chart_table(curves, _("the overlaid curves"))
+            charts.numbers(curves, _("the overlaid curves"), hide_index=False)
 
 classroom.teacher_panel()
