@@ -2,6 +2,7 @@
 
     python bench/capacity.py --sessions 10 25 50 100 200 --seconds 60 [--url URL] [--replicas 2]
         [--arrival 30] [--json OUT] [--plot OUT.png]
+    python bench/capacity.py --cpu [--cpu-sessions 10] [--moves 200] [--rounds 2]
 
 Each session speaks Streamlit's own WebSocket protocol (harness/stclient.py): it opens the playground like a browser
 and waits for the run to finish, then acts like a student, about every 2 s with jitter: it moves the noise slider (a
@@ -11,6 +12,13 @@ the script run. Sessions arrive spread over --arrival seconds; their first page 
 
 It starts its own server (or 2 replicas behind deploy/nginx.conf with --replicas 2) unless --url is given, and only
 ever targets loopback. One JSON line per N; the plot shows p95 against N.
+
+--cpu measures server CPU per slider move instead, for ae-lab and, in the same run, for the floor: a bare Streamlit
+fragment of one slider and one HTML block of five inline 28x28 PNGs (bench/floor_fragment.py), served with the same
+settings. Both servers run side by side; rounds alternate between them. Each of --cpu-sessions sessions opens its own
+random test digit and moves the slider --moves times to random values, 0.05 apart, as fast as the server answers.
+The figure is server CPU seconds (user + system, from /proc) divided by the moves served, with and without the
+sessions' first page loads.
 """
 
 from __future__ import annotations
@@ -125,6 +133,80 @@ def run_capacity(url: str, sessions: int, seconds: float, arrival: float, pids: 
     return out
 
 
+def _cpu_round(url: str, pids: list[int], sessions: int, moves: int, seed: int) -> dict:
+    """One round of --cpu on one server: CPU for the first loads, then for the moves."""
+    rng = random.Random(seed)
+    clients = [stclient.Session(url, timeout=60) for _ in range(sessions)]
+    c0 = cpu_s(pids)
+    for s in clients:
+        run = s.open(query=f"digit={rng.randrange(10_000)}")  # every student on a digit of their own
+        if not run.ok:
+            raise stclient.ProtocolError(f"first load failed: {run.status} {run.exceptions[:1]}")
+    c1 = cpu_s(pids)
+    lat: list[float] = []
+    failed: list[str] = []
+    lock = threading.Lock()
+
+    def mover(s: stclient.Session, seed: int) -> None:
+        r = random.Random(seed)
+        for _ in range(moves):
+            run = s.set("pg_factor", round(0.05 * r.randrange(21), 2))
+            with lock:
+                (lat if run.ok else failed).append(run.seconds if run.ok else run.status)
+
+    threads = [threading.Thread(target=mover, args=(s, seed * 1000 + i)) for i, s in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    c2 = cpu_s(pids)
+    for s in clients:
+        s.close()
+    return {
+        "load_cpu_s": c1 - c0,
+        "move_cpu_s": c2 - c1,
+        "moves": len(lat),
+        "loads": sessions,
+        "lat": lat,
+        "failed": failed,
+    }
+
+
+def cpu_per_move(sessions: int = 10, moves: int = 200, rounds: int = 2) -> dict:
+    """Server CPU per slider move: ae-lab against the bare fragment, rounds alternating, in one run."""
+    root = Path(__file__).resolve().parent.parent
+    env = {"AE_LAB_THREADS": "1", "AE_LAB_WARMUP": "0"}
+    totals = {"app": [], "floor": []}
+    with (
+        browser.streamlit_server(root / "app.py", env=env) as app,
+        browser.streamlit_server(root / "bench" / "floor_fragment.py", env=env) as floor,
+    ):
+        urls = {"app": app, "floor": floor}
+        pids = {k: server_pids([int(u.rsplit(":", 1)[1])]) for k, u in urls.items()}
+        for u in urls.values():  # imports and model loading happen before the clock starts
+            with stclient.Session(u) as warm:
+                warm.open()
+        for r in range(rounds):
+            for k in ("floor", "app"):
+                totals[k].append(_cpu_round(urls[k], pids[k], sessions, moves, seed=r))
+    out: dict = {"sessions": sessions, "moves_per_session": moves, "rounds": rounds}
+    for k, rs in totals.items():
+        n, loads = sum(x["moves"] for x in rs), sum(x["loads"] for x in rs)
+        move_cpu, load_cpu = sum(x["move_cpu_s"] for x in rs), sum(x["load_cpu_s"] for x in rs)
+        out[k] = {
+            "moves": n,
+            "cpu_ms_per_move": round(1000 * move_cpu / max(n, 1), 2),
+            "cpu_ms_per_move_with_loads": round(1000 * (move_cpu + load_cpu) / max(n, 1), 2),
+            "cpu_ms_per_first_load": round(1000 * load_cpu / max(loads, 1), 1),
+            "p50_ms": quantile_ms([v for x in rs for v in x["lat"]], 0.5),
+            "failed": sum(len(x["failed"]) for x in rs),
+        }
+    for what in ("cpu_ms_per_move", "cpu_ms_per_move_with_loads"):
+        out[f"ratio_{what.removeprefix('cpu_ms_')}"] = round(out["app"][what] / out["floor"][what], 2)
+    out["target_ratio"] = 1.3
+    return out
+
+
 def plot(results: list[dict], path: Path, title: str) -> None:
     """p95 (and p50) against N as a small PNG, with the 1 s goal marked."""
     from PIL import Image, ImageDraw
@@ -167,7 +249,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replicas", type=int, choices=[1, 2], default=1, help="2: two servers behind nginx")
     ap.add_argument("--json", type=Path, help="also append the JSON lines here")
     ap.add_argument("--plot", type=Path, help="write a PNG of p95 against N here")
+    ap.add_argument("--cpu", action="store_true", help="server CPU per slider move, ae-lab against the floor")
+    ap.add_argument("--cpu-sessions", type=int, default=10, help="--cpu: sessions per round")
+    ap.add_argument("--moves", type=int, default=200, help="--cpu: slider moves per session and round")
+    ap.add_argument("--rounds", type=int, default=2, help="--cpu: rounds per server, alternating")
     a = ap.parse_args(argv)
+    if a.cpu:
+        r = cpu_per_move(a.cpu_sessions, a.moves, a.rounds)
+        print(json.dumps(r), flush=True)
+        if a.json:
+            with open(a.json, "a") as f:
+                f.write(json.dumps(r) + "\n")
+        return 0
     if any(n < 1 for n in a.sessions) or a.seconds <= 0:
         ap.error("--sessions and --seconds must be positive")
     arrival = 30.0 if a.arrival is None else a.arrival

@@ -205,6 +205,10 @@ def test_the_lesson_link_panel_builds_the_link_that_opens_the_lesson():
     at.multiselect(key="pg_models").set_value(["basic_ae", "conv_dae"]).run()
     at.multiselect(key="pg_baselines").set_value([]).run()
     at.toggle(key="pg_residual").set_value(True).run()
+    # Closed, the panel draws nothing inside: it sits in the row that every slider move reruns.
+    assert not [w for w in at.checkbox if w.key.startswith("ll_")] and not at.code
+    at.session_state["ll_open"] = True  # what opening it does (the browser test clicks it)
+    at.run()
     at.multiselect(key="ll_sources").set_value(["draw"]).run()
     for name in ("noise_type", "factor", "retrain"):
         at.checkbox(key=f"ll_can_{name}").uncheck().run()

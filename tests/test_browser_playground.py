@@ -1,6 +1,10 @@
 """The playground in a real browser: draw with the mouse, slide the noise, upload a bad file."""
 
+import json
+from pathlib import Path
+
 import pytest
+from PIL import Image
 
 from harness import browser
 
@@ -61,6 +65,18 @@ def test_draw_slide_and_bad_upload(page, app_url, tmp_path):
         timeout=30_000,
     )
     assert "factor=0.45" in page.url
+
+    # The downloads sit outside the row that a slider move reruns: they must still give the row as it is now.
+    browser.wait_idle(page)
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download scores (JSON)").click()
+    scores = json.loads(Path(got.value.path()).read_text())
+    assert scores["settings"]["factor"] == 0.45 and scores["input"] == "your drawing"
+    shown = page.locator("[data-key='conv_dae'] .ae-score").inner_text()
+    assert f"PSNR {scores['scores']['conv_dae']['psnr']:.2f} dB" in shown
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download row (PNG)").click()
+    assert Image.open(got.value.path()).size[0] > 7 * 28
 
     # Upload a PDF disguised as a PNG.
     page.get_by_text("Upload", exact=True).click()

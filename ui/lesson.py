@@ -91,7 +91,11 @@ def maker(share: dict[str, str], source: str) -> None:
     """The "Make a lesson link" panel: the playground as it is now, plus what students may change."""
     if active():
         return
-    with st.expander(_("Make a lesson link")):
+    # Its content is drawn only while it is open: the panel sits in the playground's row, which reruns on every slider
+    # move, and nine widgets nobody looks at would double that rerun's cost.
+    with st.expander(_("Make a lesson link"), key="ll_open", on_change="rerun") as panel:
+        if not panel.open:
+            return
         st.caption(
             _(
                 "Set the playground up as students should find it (digit, noise, models, baselines, toggles), then "

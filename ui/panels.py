@@ -9,7 +9,7 @@ import json
 from ae_core import render
 from ae_core.compare import Comparison, Panel
 from ae_core.preprocess import Steps
-from ui.i18n import _, sentences
+from ui.i18n import _, catalog, sentences
 
 CSS = """
 <style>
@@ -24,6 +24,7 @@ CSS = """
 .ae-panel .ae-pred {margin-top: 0.2rem; font-size: 0.82rem;}
 .ae-kind-baseline .ae-name {font-style: italic;}
 .ae-verdict {margin-top: 0.6rem; font-size: 0.92rem;}
+.ae-note {margin-top: 0.2rem; font-size: 0.875rem;}
 </style>
 """
 
@@ -103,15 +104,21 @@ def row_html(cmp: Comparison, show_residuals: bool, feed_clean: bool = False) ->
     return f'{CSS}{row}<p class="ae-verdict">{html.escape(verdict(cmp))}</p>'
 
 
+def note_html(text: str) -> str:
+    """A sentence under the row, in the row's own HTML block (one element less to send on every slider move)."""
+    return f'<p class="ae-note">{html.escape(text)}</p>'
+
+
 def step_pngs(steps: Steps) -> list[tuple[str, bytes]]:
     """The preprocessing panel's images, (title, PNG), each a preview any page can show whatever the upload's shape."""
     shown = ((_("raw"), steps.raw), (_("cropped"), steps.cropped), (_("20 px"), steps.scaled), ("28×28", steps.digit))
     return [(title, render.preview_png(img)) for title, img in shown]
 
 
-def download_png(cmp: Comparison) -> bytes:
-    """The output row as one labelled PNG."""
-    return render.labelled_row([p.image for p in cmp.panels], [_(p.name) for p in cmp.panels])
+def download_png(cmp: Comparison, lang: str) -> bytes:
+    """The output row as one labelled PNG, its names in `lang` (this runs when someone clicks, outside the script run
+    that knows the session's language)."""
+    return render.labelled_row([p.image for p in cmp.panels], [catalog(lang).gettext(p.name) for p in cmp.panels])
 
 
 def download_json(cmp: Comparison, what: str) -> str:

@@ -110,6 +110,12 @@ def random_digit() -> None:
     ss.pg_pos = other_than(ss.pg_pos, len(server.class_indices(server.test_set())[ss.pg_class]))
 
 
+def latest() -> dict:
+    """The row as this session last drew it: {"cmp", "what", "lang"}. The download buttons' callables hold this dict
+    and read it when someone clicks (they run outside the script, after any number of slider moves)."""
+    return st.session_state.setdefault("pg_latest", {})
+
+
 def clear_canvas() -> None:
     st.session_state.pg_canvas += 1
 

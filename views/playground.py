@@ -8,7 +8,7 @@ from ae_core.messages import of
 from ae_core.registry import MODELS
 from ui import frame, lesson, panels, params, server, session, text
 from ui import playground_state as pg
-from ui.i18n import N_, _, baseline_name, model_name, noise_label, sentences, tr
+from ui.i18n import N_, _, baseline_name, current, model_name, noise_label, sentences, tr
 
 frame.page(
     N_("Playground"),
@@ -171,17 +171,15 @@ with source_col:
 
 
 @st.fragment
-def noise_and_outputs(clean, what: str, hint: str | None) -> None:
-    """Only this part reruns when the noise controls move."""
-    c = st.columns([1, 1.6, 0.8, 0.6, 1.2], vertical_alignment="bottom")
+def noise_settings(clean, what: str, hint: str | None) -> None:
+    """The noise settings that change now and then: a change reruns this part, the row under it included."""
+    c = st.columns([1, 0.8, 0.6, 1.2], vertical_alignment="bottom")
     if not lesson.hidden("noise_type"):
         c[0].selectbox(_("Noise type"), NOISE_TYPES, format_func=noise_label, key="pg_noise")
-    if not lesson.hidden("factor"):
-        c[1].slider(_("Noise factor"), 0.0, 1.0, step=0.05, key="pg_factor")
     if not lesson.hidden("seed"):
-        c[2].number_input(_("Noise seed"), 0, params.MAX_SEED, step=1, key="pg_seed")
-        c[3].button(_("New noise"), on_click=pg.new_noise, width="stretch")
-    with c[4]:
+        c[1].number_input(_("Noise seed"), 0, params.MAX_SEED, step=1, key="pg_seed")
+        c[2].button(_("New noise"), on_click=pg.new_noise, width="stretch")
+    with c[3]:
         if not lesson.hidden("residuals"):
             st.toggle(_("Show residuals"), key="pg_residual", help=_("What each model removed (red) or added (blue)."))
         if not lesson.hidden("feed_clean"):
@@ -190,53 +188,63 @@ def noise_and_outputs(clean, what: str, hint: str | None) -> None:
                 key="pg_feed_clean",
                 help=_("Plain reconstruction: the tutorial's first experiment."),
             )
-    show_res, feed_clean = bool(ss.get("pg_residual")), bool(ss.get("pg_feed_clean"))
     fixed = pg.fixed_text()
     if fixed:
         st.caption(_("Set for this lesson: {fixed}.").format(fixed=fixed))
-
-    st.query_params.from_dict(pg.address_bar(source))
     ss.pg_current = clean  # the Inside page shows this digit too
     session.remember(*pg.KEYS)
+    latest = pg.latest()  # what the row shows now; the row's own reruns keep it up to date
+    outputs(clean, what, hint)
     if clean is None:
-        if hint:
-            st.info(hint)
-        lesson.maker(pg.share_url_params(source), source)  # a drawing lesson starts with an empty canvas
         return
-    cmp, row = pg.comparison(clean, models, shas, feed_clean, show_res)
-    st.html(row)
-    st.caption(
-        sentences(
-            (
-                _("Input: {what}. Every model gets the identical clean 28×28 tensor;")
-                if feed_clean
-                else _("Input: {what}. Every model gets the identical noisy 28×28 tensor;")
-            ).format(what=text.plain(what, 80)),
-            _(
-                'PSNR and SSIM are against the clean digit; the best is marked "best" and ★; "reads as" is a digit '
-                "classifier's verdict. Residuals: red = removed, blue = added."
-            ),
-        )
-    )
     d1, d2, _spare = st.columns([1, 1, 3])
-    # Callables defer the work until someone actually downloads.
+    # Callables defer the work until someone actually downloads, and read the row as it is at that moment.
     d1.download_button(
         _("Download row (PNG)"),
-        lambda: panels.download_png(cmp),
+        lambda: panels.download_png(latest["cmp"], latest["lang"]),
         "ae-lab-comparison.png",
         "image/png",
         on_click="ignore",
     )
     d2.download_button(
         _("Download scores (JSON)"),
-        lambda: panels.download_json(cmp, what),
+        lambda: panels.download_json(latest["cmp"], latest["what"]),
         "ae-lab-scores.json",
         "application/json",
         on_click="ignore",
     )
-    lesson.maker(pg.share_url_params(source), source)
 
 
-noise_and_outputs(clean, what, hint)
+@st.fragment
+def outputs(clean, what: str, hint: str | None) -> None:
+    """The noise slider and the output row: a slider move reruns only this, so it draws as little as it can (one
+    widget, one HTML block; the lesson-link panel only while it is open)."""
+    if not lesson.hidden("factor"):
+        st.slider(_("Noise factor"), 0.0, 1.0, step=0.05, key="pg_factor")
+    st.query_params.from_dict(pg.address_bar(source))
+    session.remember("pg_factor")
+    if clean is None:
+        if hint:
+            st.info(hint)
+    else:
+        feed_clean = bool(ss.get("pg_feed_clean"))
+        cmp, row = pg.comparison(clean, models, shas, feed_clean, bool(ss.get("pg_residual")))
+        pg.latest().update(cmp=cmp, what=what, lang=current())
+        note = sentences(
+            (
+                _("Input: {what}. Every model gets the identical clean 28×28 tensor;")
+                if feed_clean
+                else _("Input: {what}. Every model gets the identical noisy 28×28 tensor;")
+            ).format(what=text.printable(what, 80)),
+            _(
+                'PSNR and SSIM are against the clean digit; the best is marked "best" and ★; "reads as" is a digit '
+                "classifier's verdict. Residuals: red = removed, blue = added."
+            ),
+        )
+        st.html(row + panels.note_html(note))
+    lesson.maker(pg.share_url_params(source), source)  # a drawing lesson starts with an empty canvas
+
+
+noise_settings(clean, what, hint)
 
 frame.retrain_sidebar()

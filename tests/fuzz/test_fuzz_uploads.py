@@ -52,7 +52,7 @@ def render_everything(digit: np.ndarray, steps: preprocess.Steps | None = None) 
     html = panels.row_html(cmp, show_residuals=True)
     assert html.count("<img") == len(cmp.panels) + sum(p.residual is not None for p in cmp.panels)  # + residuals
     for png in (
-        panels.download_png(cmp),
+        panels.download_png(cmp, "en"),
         *[render.residual_png(p.residual, 1) for p in cmp.panels if p.residual is not None],
     ):
         assert Image.open(io.BytesIO(png)).size[0] > 0

@@ -1,0 +1,39 @@
+"""What a slider move costs the server, by what it sends: the noise slider reruns only the output row's fragment,
+which draws one widget and one HTML block (plus the lesson-link panel's closed header). The CPU it takes is measured in
+bench/capacity.py --cpu, not here; this pins the structure that the figure depends on."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import stclient
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_a_slider_move_redraws_only_the_row(app_url):
+    with stclient.Session(app_url) as s:
+        assert s.open(query="digit=7&factor=0.5").ok
+        before = s.html("ae-row")
+        run = s.set("pg_factor", 0.8)
+        assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+        assert run.elements <= 3, run.elements  # the slider, the row's HTML block, the closed panel's header
+        row = s.html("ae-row")
+        assert len(row) == 1 and row != before and row[0].count("<img") == 7
+        assert "factor=0.8" in s.query  # the address bar still follows the slider
+        # The row is the one a fresh visitor gets for the same settings (the cache is content-keyed).
+    with stclient.Session(app_url) as fresh:
+        assert fresh.open(query="digit=7&factor=0.8").ok
+        assert fresh.html("ae-row") == row
+
+
+def test_the_other_noise_settings_rerun_the_row_too(app_url):
+    with stclient.Session(app_url) as s:
+        assert s.open(query="digit=3&factor=0.5").ok
+        before = s.html("ae-row")
+        run = s.set("pg_seed", 5)
+        assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+        assert s.html("ae-row") != before and "seed=5" in s.query
+        shown = s.html("ae-row")
+        run = s.set("pg_residual", True)
+        assert run.ok and s.html("ae-row") != shown and s.html("ae-res-row")
