@@ -143,19 +143,24 @@ def latency_ratio(ours: tuple[str, list[float]], reference: tuple[str, list[floa
     }
 
 
-def slider_latency(page, slider: str, sel: str, n_outputs: int, n: int, pause: float = 0.3) -> list[float]:
+def slider_latency(
+    page, slider: str, sel: str, n_outputs: int, n: int, pause: float = 0.3, sweep: bool = False
+) -> list[float]:
     """Seconds from each arrow-key press on the slider named `slider` until the last n_outputs images under `sel`
-    have all changed and loaded; n timed presses after 3 that warm caches, alternating right and left, with `pause`
-    seconds between them (a person pauses between moves)."""
+    have all changed and loaded, with `pause` seconds between presses (a person pauses between moves).
+
+    Default: n timed presses after 3 that warm caches, alternating right and left (two values, so a server cache
+    answers all but the first). sweep=True: n presses to the right with none untimed, each to a value the slider
+    has not had yet (start it at its minimum: nothing is cached for a new value)."""
     handle = page.get_by_role("slider", name=slider)
     times = []
-    for i in range(n + 3):
+    for i in range(n if sweep else n + 3):
         before = page.eval_on_selector_all(sel, "els => els.map(e => e.getAttribute('src'))")[-n_outputs:]
         handle.focus()
         t0 = time.perf_counter()
-        page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        page.keyboard.press("ArrowRight" if sweep or i % 2 == 0 else "ArrowLeft")
         page.wait_for_function(_CHANGED, arg=[before, n_outputs, sel], timeout=30_000, polling="raf")
-        if i >= 3:
+        if sweep or i >= 3:
             times.append(time.perf_counter() - t0)
         wait_idle(page)
         time.sleep(pause)

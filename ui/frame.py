@@ -40,7 +40,9 @@ def setup(switch: bool = True) -> None:
     warmup.start()  # once per process (ui/serve.py starts it before anyone comes); a no-op afterwards
     classroom.startup_check()  # a refused teacher key is logged on the first page anyone opens, whichever it is
     i18n.init()
-    st.html(_CSS + _theme_css())
+    from ui.panels import CSS as ROW_CSS
+
+    st.html(_CSS + ROW_CSS + _theme_css())
     if switch:
         i18n.switcher()
     lesson.init()

@@ -11,6 +11,8 @@ from ae_core.compare import Comparison, Panel
 from ae_core.preprocess import Steps
 from ui.i18n import _, catalog, sentences
 
+# Sent once with the page (ui/frame.setup), not with every row: a <style> element that comes and goes with each slider
+# move makes the browser recompute the whole page's styles.
 CSS = """
 <style>
 .ae-row {display: grid; gap: 0.9rem; align-items: start;}
@@ -101,7 +103,7 @@ def row_html(cmp: Comparison, show_residuals: bool, feed_clean: bool = False) ->
             img = img_tag(render.residual_png(p.residual, 1), alt) if p.residual is not None else ""
             res.append(f'<div class="ae-res">{img}</div>')
         row += f'<div class="ae-row ae-res-row" style="{cols}">{"".join(res)}</div>'
-    return f'{CSS}{row}<p class="ae-verdict">{html.escape(verdict(cmp))}</p>'
+    return f'{row}<p class="ae-verdict">{html.escape(verdict(cmp))}</p>'
 
 
 def note_html(text: str) -> str:
