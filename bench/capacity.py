@@ -4,8 +4,8 @@
         [--arrival 30] [--json OUT] [--plot OUT.png]
     python bench/capacity.py --cpu [--cpu-sessions 10] [--moves 200] [--rounds 2]
 
-Each session speaks Streamlit's own WebSocket protocol (harness/stclient.py): it opens the playground like a browser
-and waits for the run to finish, then acts like a student, about every 2 s with jitter: it moves the noise slider (a
+Each session speaks Streamlit's own WebSocket protocol (harness/stclient.py): it opens the playground like a browser,
+on a random test digit of its own (set MNIST_DIR for all 10,000), and waits for the run to finish, then acts like a student, about every 2 s with jitter: it moves the noise slider (a
 fragment rerun carrying the full widget state, as the browser sends it), now and then switches the digit class (a
 full rerun), and now and then presses "Random digit". Latency is from the BackMsg sent to the ForwardMsg that ends
 the script run. Sessions arrive spread over --arrival seconds; their first page load is reported on its own.
@@ -67,12 +67,17 @@ class Tally:
             self.errors.append(what)
 
 
+def n_digits() -> int:
+    """How many test digits the server has: the full 10,000 with MNIST_DIR, else the bundled 1,000."""
+    return 10_000 if os.environ.get("MNIST_DIR") else 1_000
+
+
 def student(url: str, tally: Tally, start_at: float, stop_at: float, seed: int) -> None:
     rng = random.Random(seed)
     time.sleep(max(0.0, start_at - time.monotonic()))
     try:
         with stclient.Session(url, timeout=60) as s:
-            tally.add("load", s.open())
+            tally.add("load", s.open(query=f"digit={rng.randrange(n_digits())}"))  # each on a digit of their own
             next_at = time.monotonic() + rng.uniform(0, PERIOD)
             while True:
                 time.sleep(max(0.0, next_at - time.monotonic()))
@@ -139,7 +144,7 @@ def _cpu_round(url: str, pids: list[int], sessions: int, moves: int, seed: int) 
     clients = [stclient.Session(url, timeout=60) for _ in range(sessions)]
     c0 = cpu_s(pids)
     for s in clients:
-        run = s.open(query=f"digit={rng.randrange(10_000)}")  # every student on a digit of their own
+        run = s.open(query=f"digit={rng.randrange(n_digits())}")  # every student on a digit of their own
         if not run.ok:
             raise stclient.ProtocolError(f"first load failed: {run.status} {run.exceptions[:1]}")
     c1 = cpu_s(pids)

@@ -9,31 +9,45 @@ import pytest
 from harness import stclient
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROW = 'class="ae-row"'  # the output row's HTML block (the page's CSS names the class too)
 
 
 def test_a_slider_move_redraws_only_the_row(app_url):
     with stclient.Session(app_url) as s:
         assert s.open(query="digit=7&factor=0.5").ok
-        before = s.html("ae-row")
+        before = s.html(ROW)
         run = s.set("pg_factor", 0.8)
         assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
         assert run.elements <= 3, run.elements  # the slider, the row's HTML block, the closed panel's header
-        row = s.html("ae-row")
+        row = s.html(ROW)
         assert len(row) == 1 and row != before and row[0].count("<img") == 7
         assert "factor=0.8" in s.query  # the address bar still follows the slider
         # The row is the one a fresh visitor gets for the same settings (the cache is content-keyed).
     with stclient.Session(app_url) as fresh:
         assert fresh.open(query="digit=7&factor=0.8").ok
-        assert fresh.html("ae-row") == row
+        assert fresh.html(ROW) == row
 
 
 def test_the_other_noise_settings_rerun_the_row_too(app_url):
     with stclient.Session(app_url) as s:
         assert s.open(query="digit=3&factor=0.5").ok
-        before = s.html("ae-row")
+        before = s.html(ROW)
         run = s.set("pg_seed", 5)
         assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
-        assert s.html("ae-row") != before and "seed=5" in s.query
-        shown = s.html("ae-row")
+        assert s.html(ROW) != before and "seed=5" in s.query
+        shown = s.html(ROW)
         run = s.set("pg_residual", True)
-        assert run.ok and s.html("ae-row") != shown and s.html("ae-res-row")
+        assert run.ok and s.html(ROW) != shown and s.html('ae-res-row"')
+
+
+def test_another_digit_reruns_the_page_body_not_the_sidebar(app_url):
+    with stclient.Session(app_url) as s:
+        assert s.open(query="digit=3").ok
+        before = s.html(ROW)
+        run = s.set("pg_class", 5)
+        assert (
+            run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+        )  # a full run would say FINISHED_SUCCESSFULLY
+        assert s.html(ROW) != before and "digit=" in s.query and "digit=3&" not in s.query + "&"
+        run = s.click("Random digit")
+        assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"

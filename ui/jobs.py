@@ -57,10 +57,18 @@ def scoring_rate(key: str) -> float:
     return measure_scoring_rate(key)
 
 
+_RATED: set[tuple] = set()  # rate()'s arguments measured once in this process (set.add and `in` are atomic)
+
+
 def estimate_text(key: str, cfg: TrainConfig) -> str:
+    args = (key, cfg.batch_size, cfg.device, cfg.precision)
     try:
-        with st.spinner(_("Measuring this machine's training speed…")):  # shows only if it takes over 0.5 s
-            train_rate = rate(key, cfg.batch_size, cfg.device, cfg.precision)
+        if args in _RATED:  # every rerun of every page comes here: st.spinner starts a thread each time
+            train_rate = rate(*args)
+        else:
+            with st.spinner(_("Measuring this machine's training speed…")):  # shows only if it takes over 0.5 s
+                train_rate = rate(*args)
+            _RATED.add(args)
         secs = estimate_seconds(cfg, train_rate, len(server.test_set()), scoring_rate(key))
     except ValueError as e:
         return tr(e)

@@ -156,22 +156,30 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
     return steps.digit, up.name, None
 
 
-source_col, info_col = st.columns([1.15, 1], gap="large")
-with source_col:
-    allowed = lesson.sources()
-    if ss.pg_source not in allowed:
-        ss.pg_source = allowed[0]
-    if len(allowed) > 1:
-        source = st.radio(
-            _("Input"), allowed, format_func=lambda k: _(lesson.SOURCE_LABELS[k]), horizontal=True, key="pg_source"
-        )
-    else:
-        source = ss.pg_source
-    clean, what, hint = get_input(source, info_col)
+@st.fragment
+def playground() -> None:
+    """The page's body. Picking another digit (or source, drawing, upload) reruns only this, never the sidebar."""
+    source_col, info_col = st.columns([1.15, 1], gap="large")
+    with source_col:
+        allowed = lesson.sources()
+        if ss.pg_source not in allowed:
+            ss.pg_source = allowed[0]
+        if len(allowed) > 1:
+            source = st.radio(
+                _("Input"),
+                allowed,
+                format_func=lambda k: _(lesson.SOURCE_LABELS[k]),
+                horizontal=True,
+                key="pg_source",
+            )
+        else:
+            source = ss.pg_source
+        clean, what, hint = get_input(source, info_col)
+    noise_settings(clean, what, hint, source)
 
 
 @st.fragment
-def noise_settings(clean, what: str, hint: str | None) -> None:
+def noise_settings(clean, what: str, hint: str | None, source: str) -> None:
     """The noise settings that change now and then: a change reruns this part, the row under it included."""
     c = st.columns([1, 0.8, 0.6, 1.2], vertical_alignment="bottom")
     if not lesson.hidden("noise_type"):
@@ -194,7 +202,7 @@ def noise_settings(clean, what: str, hint: str | None) -> None:
     ss.pg_current = clean  # the Inside page shows this digit too
     session.remember(*pg.KEYS)
     latest = pg.latest()  # what the row shows now; the row's own reruns keep it up to date
-    outputs(clean, what, hint)
+    outputs(clean, what, hint, source)
     if clean is None:
         return
     d1, d2, _spare = st.columns([1, 1, 3])
@@ -216,7 +224,7 @@ def noise_settings(clean, what: str, hint: str | None) -> None:
 
 
 @st.fragment
-def outputs(clean, what: str, hint: str | None) -> None:
+def outputs(clean, what: str, hint: str | None, source: str) -> None:
     """The noise slider and the output row: a slider move reruns only this, so it draws as little as it can (one
     widget, one HTML block; the lesson-link panel only while it is open)."""
     if not lesson.hidden("factor"):
@@ -245,6 +253,5 @@ def outputs(clean, what: str, hint: str | None) -> None:
     lesson.maker(pg.share_url_params(source), source)  # a drawing lesson starts with an empty canvas
 
 
-noise_settings(clean, what, hint)
-
+playground()
 frame.retrain_sidebar()
