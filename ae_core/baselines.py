@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import ndimage
-from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 
 from .messages import N_
 from .parallel import split_map
@@ -22,16 +20,26 @@ class Baseline:
     fn: Callable[[np.ndarray], np.ndarray]  # a stack (N, 28, 28) of float images in [0, 1] -> the same
 
 
+# scipy and scikit-image are imported where a filter first runs: the registry is read by every page (app.py's first
+# import), and scikit-image's TV module alone pulls in scipy.stats, about 0.9 s of the first page's start.
+
+
 def _median(imgs: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
     return ndimage.median_filter(imgs, size=(1, 3, 3), mode="reflect")  # 3x3 within each image
 
 
 def _nl_means(imgs: np.ndarray) -> np.ndarray:
+    from skimage.restoration import denoise_nl_means
+
     # Tuned on the bundled sample at the tutorial's Gaussian 0.5 (best mean PSNR of h 0.15-0.9, patch 3-5).
     return np.stack([denoise_nl_means(im, h=0.2, patch_size=5, patch_distance=6, fast_mode=True) for im in imgs])
 
 
 def _tv(imgs: np.ndarray) -> np.ndarray:
+    from skimage.restoration import denoise_tv_chambolle
+
     return np.stack([denoise_tv_chambolle(im, weight=0.2) for im in imgs])  # tuned like non-local means
 
 

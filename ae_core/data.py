@@ -19,6 +19,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"  # git-ignored download target
 SAMPLE_PATH = Path(__file__).resolve().parent / "assets" / "mnist_test_sample.npz"
 _FILES = {True: "train-images-idx3-ubyte", False: "t10k-images-idx3-ubyte"}
+_LABELS = {True: "train-labels-idx1-ubyte", False: "t10k-labels-idx1-ubyte"}
 _lock = threading.Lock()  # one loader at a time; results are cached
 DOWNLOAD_RETRY_S = 600.0  # an offline server asks the network this often at most, not on every page rerun
 _download_failed: dict[bool, tuple[float, str]] = {}  # train -> (monotonic time, message) of the last failure
@@ -49,7 +50,7 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def _has_raw(root: Path, train: bool) -> bool:
-    return (root / "MNIST" / "raw" / _FILES[train]).is_file()
+    return all((root / "MNIST" / "raw" / f[train]).is_file() for f in (_FILES, _LABELS))
 
 
 def _candidate_roots() -> list[Path]:
@@ -67,16 +68,39 @@ HOW_TO = Message(
 )
 
 
+def read_idx(path: Path, dims: int) -> np.ndarray:
+    """One of MNIST's IDX files as a uint8 array: a 4-byte magic (0, 0, 8 for unsigned bytes, the number of
+    dimensions), the big-endian sizes, then the bytes. torchvision's MNIST reads the same files, but importing
+    torchvision pulls in torch._dynamo (about 1.4 s), and the playground's first page needs only these two arrays."""
+    raw = path.read_bytes()
+    if len(raw) < 4 + 4 * dims or raw[:4] != bytes([0, 0, 8, dims]):
+        raise ValueError(f"{path.name}: not an IDX file of {dims}-d unsigned bytes")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    body = np.frombuffer(raw, np.uint8, offset=4 + 4 * dims)
+    if body.size != int(np.prod(shape)):
+        raise ValueError(f"{path.name}: {body.size} bytes for a shape of {shape}")
+    return body.reshape(shape)
+
+
+def _from_disk(root: Path, train: bool) -> Digits:
+    raw = root / "MNIST" / "raw"
+    images = torch.from_numpy(read_idx(raw / _FILES[train], 3).copy())  # (N, 28, 28) uint8
+    labels = torch.from_numpy(read_idx(raw / _LABELS[train], 1).astype(np.int64))  # (N,)
+    if images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise ValueError(f"MNIST files of {tuple(images.shape)} images and {len(labels)} labels")
+    return _digits(images, labels, train, root)
+
+
 @lru_cache(maxsize=2)
 def load_mnist(train: bool) -> Digits:
-    """The official split via torchvision, from MNIST_DIR, data/, or a download; raises DatasetUnavailable."""
-    from torchvision.datasets import MNIST
-
+    """The official split from MNIST_DIR, data/, or a download (torchvision's mirrors); raises DatasetUnavailable."""
     with _lock:
         for root in _candidate_roots():
             if _has_raw(root, train):
-                ds = MNIST(str(root), train=train, download=False)
-                return _digits(ds, train, root)
+                try:
+                    return _from_disk(root, train)
+                except ValueError as e:  # a damaged file: say so in the log, and try the next place
+                    logging.getLogger("ae_lab").warning("MNIST in %s is unreadable: %s", root, e)
         if os.environ.get("AE_LAB_OFFLINE") == "1":
             raise DatasetUnavailable(HOW_TO)
         failed = _download_failed.get(train)
@@ -84,8 +108,7 @@ def load_mnist(train: bool) -> Digits:
             raise DatasetUnavailable(failed[1])
         try:
             _download(DATA_DIR, train)
-            ds = MNIST(str(DATA_DIR), train=train, download=False)
-            return _digits(ds, train, DATA_DIR)
+            return _from_disk(DATA_DIR, train)
         except Exception as e:  # noqa: BLE001 - any network failure means "offline"
             msg = Message("{how_to} (download failed: {error})", how_to=HOW_TO, error=type(e).__name__)
             _download_failed[train] = (time.monotonic(), msg)
@@ -132,8 +155,7 @@ def _download(root: Path, train: bool, timeout: float = 10.0) -> None:
             raise OSError(f"could not download {filename}: {errors}")
 
 
-def _digits(ds, train: bool, root: Path) -> Digits:
-    images = ds.data.contiguous()  # (N, 28, 28) uint8, already in memory
+def _digits(images: torch.Tensor, labels: torch.Tensor, train: bool, root: Path) -> Digits:
     n = len(images)
     source = (
         Message("MNIST training set, full, {n:,} digits", n=n)
@@ -142,7 +164,7 @@ def _digits(ds, train: bool, root: Path) -> Digits:
     )
     # The folder goes to the server log only: pages, sidecars and downloads never show server paths.
     logging.getLogger("ae_lab").info("%s loaded from %s", source, root)
-    return Digits(images, ds.targets.long(), source, full=True)
+    return Digits(images, labels, source, full=True)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,6 @@ import io
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
-from torchvision.utils import make_grid
 
 
 def _png(im: Image.Image) -> bytes:
@@ -82,6 +81,8 @@ def residual_png(res: np.ndarray, scale: int = 6) -> bytes:
 
 def grid(images: list[np.ndarray] | torch.Tensor, nrow: int = 8, scale: int = 3, pad: int = 2) -> np.ndarray:
     """Tile (28, 28) images with torchvision's make_grid; returns uint8 (H, W) upscaled."""
+    from torchvision.utils import make_grid  # here, not at the top: torchvision costs the first page 1.4 s to import
+
     t = torch.as_tensor(np.stack([np.asarray(i, np.float32) for i in images])).reshape(-1, 1, *np.shape(images[0]))
     g = make_grid(t, nrow=nrow, padding=pad, pad_value=0.35)[0].numpy()  # (H, W)
     return gray(g, scale)

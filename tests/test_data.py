@@ -2,6 +2,7 @@ import os
 import socket
 
 import numpy as np
+import pytest
 import torch
 
 from ae_core import data
@@ -94,5 +95,42 @@ def test_the_note_says_restart_when_mnist_appears_after_start(tmp_path, monkeypa
         assert "bundled sample" in server.dataset_note() and "MNIST_DIR" in server.dataset_note()
         monkeypatch.setenv("MNIST_DIR", real)  # the teacher copies the files in while the app runs
         assert "restart the app" in server.dataset_note()
+    finally:
+        data.load_mnist.cache_clear()
+
+
+@needs_mnist
+def test_the_idx_reader_gives_torchvisions_digits():
+    """The loader reads the IDX files itself (torchvision's import costs the first page 1.4 s): the same tensors."""
+    from torchvision.datasets import MNIST
+
+    for train in (True, False):
+        ours = data.load_mnist(train=train)
+        theirs = MNIST(str(ours_root()), train=train, download=False)
+        assert torch.equal(ours.images, theirs.data) and torch.equal(ours.labels, theirs.targets)
+        assert ours.labels.dtype == torch.int64 and ours.images.dtype == torch.uint8
+
+
+def ours_root():
+    return next(r for r in data._candidate_roots() if data._has_raw(r, False))
+
+
+def test_a_damaged_idx_file_falls_back_to_the_sample(tmp_path, monkeypatch):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "t10k-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]) + (10).to_bytes(4, "big") + bytes(8) + bytes(99))
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + bytes(10))
+    for bad in (b"\x00\x00\x09\x03", b"PK\x03\x04"):  # wrong type byte, not an IDX file at all
+        (tmp_path / "x").write_bytes(bad + bytes(20))
+        with pytest.raises(ValueError, match="not an IDX file"):
+            data.read_idx(tmp_path / "x", 3)
+    with pytest.raises(ValueError, match="99 bytes for a shape of"):
+        data.read_idx(raw / "t10k-images-idx3-ubyte", 3)
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    monkeypatch.setenv("AE_LAB_OFFLINE", "1")
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "nothing")
+    data.load_mnist.cache_clear()
+    try:
+        assert len(data.test_digits()) == 1000 and not data.test_digits().full  # the sample, not a crash
     finally:
         data.load_mnist.cache_clear()

@@ -187,6 +187,7 @@ def test_a_bad_lang_parameter_is_named_in_a_notice_and_the_page_stays_english():
 def test_a_lesson_link_carries_the_teachers_language():
     at = AppTest.from_file(str(ROOT / "views" / "playground.py"), default_timeout=120)
     at.query_params["lang"] = "zh"
+    at.session_state["ll_open"] = True  # the lesson-link panel, open
     at.run()
     link = next(c.value for c in at.code if "?" in c.value)
     assert "lang=zh-CN" in link

@@ -11,7 +11,9 @@ import numpy as np
 import torch
 from streamlit.testing.v1 import AppTest
 
+from ae_core.registry import MODELS
 from tests.conftest import needs_mnist
+from ui import jobs as jobs_ui
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +63,8 @@ def test_warm_up_fills_the_entries_a_visitor_computes_with_the_same_values(monke
 
     server.results.clear()
     done = warmup.run()
-    assert done == [w for w, *_ in jobs] and warmup.status()["status"] == "done"
+    assert done == [w for w, *_ in jobs] + ["training speeds"] and warmup.status()["status"] == "done"
+    assert all(jobs_ui.speed_known(k, jobs_ui.preset_config(k, "quick")) for k in MODELS)  # the sidebar estimate
     cache = server.results()
     for what, key, _ in jobs:
         found, value = cache.peek(key)

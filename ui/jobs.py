@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
-
-import streamlit as st
 
 from ae_core import precision, store
 from ae_core.config import TrainConfig
@@ -47,29 +46,82 @@ def preset_config(key: str, preset: str) -> TrainConfig:
     return recipe.replace(train_size=60_000, val_split=0.0)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def rate(key: str, batch_size: int, device: str, precision: str) -> float:
-    return measure_rate(key, TrainConfig(batch_size=batch_size, device=device, precision=precision))
+class Speeds:
+    """This machine's measured training and scoring speeds, server-wide. Each is measured once, in a thread of its
+    own: a page never waits for it (on a fresh server it took the first page's run 1.3 s, with torch on every core
+    while the browser was still drawing). Until it is in, the estimate says so."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards the two collections below
+        self._done: dict[tuple, float] = {}  # bounded: one entry per model, batch size, device and precision
+        self._started: set[tuple] = set()
+
+    def get(self, args: tuple, measure) -> float | None:
+        """The speed for args, or None while it is being measured (the first call starts it)."""
+        with self._lock:
+            if args in self._done:
+                return self._done[args]
+            if args in self._started:
+                return None
+            self._started.add(args)
+        threading.Thread(target=self._measure, args=(args, measure), name="ae-lab-speed", daemon=True).start()
+        return None
+
+    def wait(self, args: tuple, measure) -> float:
+        """The speed for args, measured in this thread if nobody has (the warm-up and the CLI-like callers)."""
+        with self._lock:
+            if args in self._done:
+                return self._done[args]
+        value = measure(*args)
+        with self._lock:
+            self._done[args] = value
+        return value
+
+    def _measure(self, args: tuple, measure) -> None:
+        try:
+            value = measure(*args)
+        except Exception:  # noqa: BLE001 - a failed measurement is retried by the next page that asks
+            with self._lock:
+                self._started.discard(args)
+            return
+        with self._lock:
+            self._done[args] = value
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def scoring_rate(key: str) -> float:
-    return measure_scoring_rate(key)
+SPEEDS = Speeds()
 
 
-_RATED: set[tuple] = set()  # rate()'s arguments measured once in this process (set.add and `in` are atomic)
+def _train_rate(key: str, batch_size: int, device: str, prec: str) -> float:
+    return measure_rate(key, TrainConfig(batch_size=batch_size, device=device, precision=prec))
+
+
+def rate(key: str, batch_size: int, device: str, precision: str) -> float | None:
+    """Training images/s here, or None while it is being measured."""
+    return SPEEDS.get(("train", key, batch_size, device, precision), lambda _, *a: _train_rate(*a))
+
+
+def scoring_rate(key: str) -> float | None:
+    return SPEEDS.get(("score", key), lambda _, k: measure_scoring_rate(k))
+
+
+def measure_speeds(key: str, cfg: TrainConfig) -> None:
+    """Measure in this thread what estimate_text needs for cfg (the warm-up does it before students come)."""
+    SPEEDS.wait(("train", key, cfg.batch_size, cfg.device, cfg.precision), lambda _, *a: _train_rate(*a))
+    SPEEDS.wait(("score", key), lambda _, k: measure_scoring_rate(k))
+
+
+def speed_known(key: str, cfg: TrainConfig) -> bool:
+    return rate(key, cfg.batch_size, cfg.device, cfg.precision) is not None and scoring_rate(key) is not None
 
 
 def estimate_text(key: str, cfg: TrainConfig) -> str:
-    args = (key, cfg.batch_size, cfg.device, cfg.precision)
+    """About how long a run of cfg takes here, in words; says so while the speed is still being measured."""
     try:
-        if args in _RATED:  # every rerun of every page comes here: st.spinner starts a thread each time
-            train_rate = rate(*args)
-        else:
-            with st.spinner(_("Measuring this machine's training speed…")):  # shows only if it takes over 0.5 s
-                train_rate = rate(*args)
-            _RATED.add(args)
-        secs = estimate_seconds(cfg, train_rate, len(server.test_set()), scoring_rate(key))
+        train_rate = rate(key, cfg.batch_size, cfg.device, cfg.precision)
+        score_rate = scoring_rate(key)
+        if train_rate is None or score_rate is None:
+            return _("measuring this machine's speed…")
+        secs = estimate_seconds(cfg, train_rate, len(server.test_set()), score_rate)
     except ValueError as e:
         return tr(e)
     # not "about 0 s"

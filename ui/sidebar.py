@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from ae_core.jobs import JobRefused
 from ae_core.registry import MODELS
-from ui import charts, jobs, session, text
+from ui import jobs, session, text
 from ui.i18n import _, model_name, tr
 
 
@@ -26,6 +25,10 @@ def job_status(job) -> None:
         )
         st.progress(min(frac, 1.0), text=f"{text.plain(tr(job.label))}: {status}")
         if len(job.loss_trace) > 1:
+            import pandas as pd  # here: every page draws this panel, and pandas with Altair costs a first page 0.6 s
+
+            from ui import charts
+
             charts.lines(
                 pd.DataFrame({_("loss"): job.loss_trace}),
                 "",
@@ -68,6 +71,23 @@ def watch() -> None:
         st.rerun(scope="app")  # the manager made the new weights active: show them on the page at once
 
 
+def preset_caption(key: str, cfg, pending: bool) -> None:
+    """What the preset trains and about how long it takes here. While this machine's speed is being measured (in
+    the background, a few seconds after a server starts) it polls, and once the speed is in it reruns the page, which
+    draws it without polling."""
+    st.caption(
+        _("{epochs} on {images:,} images, lr {lr:g}, noise {noise:g}: {estimate}.").format(
+            epochs=jobs.epochs_text(cfg.epochs),
+            images=cfg.train_size,
+            lr=cfg.lr,
+            noise=cfg.noise_factor,
+            estimate=jobs.estimate_text(key, cfg),
+        )
+    )
+    if pending and jobs.speed_known(key, cfg):
+        st.rerun(scope="app")
+
+
 def retrain_panel() -> None:
     session.keep("rt_model", "rt_preset")
     with st.sidebar:
@@ -76,15 +96,8 @@ def retrain_panel() -> None:
         preset = st.radio(_("Preset"), list(jobs.PRESETS), format_func=lambda k: _(jobs.PRESETS[k]), key="rt_preset")
         session.remember("rt_model", "rt_preset")
         cfg = jobs.preset_config(key, preset)
-        st.caption(
-            _("{epochs} on {images:,} images, lr {lr:g}, noise {noise:g}: {estimate}.").format(
-                epochs=jobs.epochs_text(cfg.epochs),
-                images=cfg.train_size,
-                lr=cfg.lr,
-                noise=cfg.noise_factor,
-                estimate=jobs.estimate_text(key, cfg),
-            )
-        )
+        pending = not jobs.speed_known(key, cfg)
+        st.fragment(preset_caption, run_every=1.0 if pending else None)(key, cfg, pending)
         if st.button(_("Start retraining"), type="primary", key="rt_start"):
             try:
                 jobs.start(key, cfg)

@@ -71,6 +71,12 @@ def run() -> list[str]:
     for what, key, compute in jobs:
         cache.get(key, lambda c=compute: c(lambda *_: None))
         _state["done"].append(what)
+    from ae_core.registry import MODELS
+    from ui import jobs as ui_jobs
+
+    for k in MODELS:  # the sidebar's estimate for each model's quick preset (its default)
+        ui_jobs.measure_speeds(k, ui_jobs.preset_config(k, "quick"))
+    _state["done"].append("training speeds")
     _state["seconds"] = round(time.perf_counter() - t0, 1)
     _state["status"] = "done"
     log.info("Warm-up done in %.1f s: %s.", _state["seconds"], ", ".join(_state["done"]))
