@@ -77,6 +77,16 @@ class Speeds:
             self._done[args] = value
         return value
 
+    def snapshot(self) -> dict[tuple, float]:
+        with self._lock:
+            return dict(self._done)
+
+    def update(self, measured: dict[tuple, float]) -> None:
+        """Speeds measured elsewhere (the warm-up's process); one measured here already stays."""
+        with self._lock:
+            for args, value in measured.items():
+                self._done.setdefault(args, value)
+
     def _measure(self, args: tuple, measure) -> None:
         try:
             value = measure(*args)

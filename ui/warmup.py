@@ -2,11 +2,12 @@
 
 A first visit to the Scoreboard, Inside or Explore computes results that are the same for every student and every
 restart (the Scoreboard at its default settings, each model's latent map and code space). The warm-up computes them
-in one background thread as soon as the server starts (ui/serve.py) or, under a plain `streamlit run`, when the first
+in the background as soon as the server starts (ui/serve.py) or, under a plain `streamlit run`, when the first
 page runs, into the same server-wide cache the pages read (ui/insight.py builds both's keys). A visitor who arrives
 meanwhile waits on the same entry with the page's own progress bar; nobody computes anything twice.
 
-It runs one job at a time in one thread, so a student's slider move keeps a core. When it is done it writes
+It computes one job at a time in a child process at the lowest CPU priority (nice 19), so students' slider moves
+keep the server's cores and its GIL; the results come back over a pipe. When it is done it writes
 AE_LAB_READY_FILE (default: none), which a container's readiness probe can wait for (deploy/k8s). It is skipped,
 with one log line, when the shipped weights or the full MNIST test set are missing, and AE_LAB_WARMUP=0 turns it off.
 """
@@ -55,6 +56,60 @@ def plan() -> list[tuple[str, tuple, object]]:
     return jobs
 
 
+def _child() -> None:
+    """`python -m ui.warmup`: the warm-up's work, in a process of its own at the lowest CPU priority, so the server's
+    threads come first and this Python never holds the server's GIL (in a thread it slowed students' slider moves
+    2.3x). Writes pickled (what, key, value) for each planned job to stdout, then None."""
+    import pickle
+
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything a library prints goes to the log, never into the results stream
+    os.nice(19)
+    for what, key, compute in plan():
+        pickle.dump((what, key, compute(lambda *_: None)), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+    from ae_core.registry import MODELS
+    from ui import jobs as ui_jobs
+
+    for k in MODELS:  # the sidebar's estimate for each model's quick preset (its default)
+        ui_jobs.measure_speeds(k, ui_jobs.preset_config(k, "quick"))
+    pickle.dump(("training speeds", None, ui_jobs.SPEEDS.snapshot()), out)
+    pickle.dump(None, out)
+    out.close()
+
+
+def _computed(jobs: list):
+    """(what, key, value()) for every job: from a low-priority child process, or in this thread if none can start
+    (AE_LAB_WARMUP_PROCESS=0, or a platform without one). Keys are content, so the child's are the parent's."""
+    import pickle
+    import subprocess
+    import sys
+
+    if os.environ.get("AE_LAB_WARMUP_PROCESS", "1") != "0":
+        try:
+            root = Path(__file__).resolve().parent.parent
+            child = subprocess.Popen([sys.executable, "-m", "ui.warmup"], cwd=root, stdout=subprocess.PIPE)
+        except OSError as e:
+            log.warning("Warm-up runs in a thread: no child process (%s).", e)
+        else:
+            try:
+                while (msg := pickle.load(child.stdout)) is not None:  # our own child's output: trusted
+                    what, key, value = msg
+                    yield what, key, lambda v=value: v
+            finally:
+                child.stdout.close()
+                child.wait(30)
+            return
+    for what, key, compute in jobs:
+        yield what, key, lambda c=compute: c(lambda *_: None)
+    from ae_core.registry import MODELS
+    from ui import jobs as ui_jobs
+
+    for k in MODELS:
+        ui_jobs.measure_speeds(k, ui_jobs.preset_config(k, "quick"))
+    yield "training speeds", None, ui_jobs.SPEEDS.snapshot
+
+
 def run() -> list[str]:
     """Compute every planned result into the server-wide cache (in this thread); returns what was computed."""
     from ui import server
@@ -68,15 +123,14 @@ def run() -> list[str]:
         _ready()
         return []
     cache = server.results()
-    for what, key, compute in jobs:
-        cache.get(key, lambda c=compute: c(lambda *_: None))
-        _state["done"].append(what)
-    from ae_core.registry import MODELS
     from ui import jobs as ui_jobs
 
-    for k in MODELS:  # the sidebar's estimate for each model's quick preset (its default)
-        ui_jobs.measure_speeds(k, ui_jobs.preset_config(k, "quick"))
-    _state["done"].append("training speeds")
+    for what, key, value in _computed(jobs):
+        if key is None:  # this machine's speeds, measured where the rest was
+            ui_jobs.SPEEDS.update(value())
+        else:
+            cache.get(key, lambda v=value: v())  # a visitor who got there first keeps theirs (the same value)
+        _state["done"].append(what)
     _state["seconds"] = round(time.perf_counter() - t0, 1)
     _state["status"] = "done"
     log.info("Warm-up done in %.1f s: %s.", _state["seconds"], ", ".join(_state["done"]))
@@ -114,3 +168,7 @@ def start() -> threading.Thread | None:
 
 def status() -> dict:
     return {k: v for k, v in _state.items() if k != "thread"}
+
+
+if __name__ == "__main__":
+    _child()
