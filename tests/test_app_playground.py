@@ -18,7 +18,7 @@ def start(**query) -> AppTest:
 
 def row(at) -> str:
     """The output row's HTML ('' when no model ran)."""
-    return next((h.proto.body for h in at.get("html") if "ae-row" in h.proto.body), "")
+    return next((h.proto.body for h in at.get("html") if 'class="ae-row"' in h.proto.body), "")
 
 
 def panel_names(at) -> list[str]:

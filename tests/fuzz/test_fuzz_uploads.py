@@ -157,6 +157,6 @@ def test_a_sample_through_the_playground_page(case):
     at.radio(key="pg_source").set_value("upload").run()
     at.file_uploader(key="pg_upload").set_value([("case.png", data, "image/png")]).run()
     assert not at.exception, (what, [e.value for e in at.exception])
-    rows = [h.proto.body for h in at.get("html") if "ae-row" in h.proto.body]
+    rows = [h.proto.body for h in at.get("html") if 'class="ae-row"' in h.proto.body]
     messages = [e.value for e in at.error] + [i.value for i in at.info]
     assert rows or messages, what

@@ -50,7 +50,7 @@ def test_the_two_reported_files_render_the_playground_or_a_message(w, h, ink):
         data = buf.getvalue()
     at.file_uploader(key="pg_upload").set_value([(f"{w}x{h}.png", data, "image/png")]).run()
     assert not at.exception, [e.value for e in at.exception]
-    rows = [x for x in at.get("html") if "ae-row" in x.proto.body]
+    rows = [x for x in at.get("html") if 'class="ae-row"' in x.proto.body]
     assert rows if ink else any("no ink" in m.value for m in [*at.info, *at.error])
 
 

@@ -47,18 +47,18 @@ def test_bad_upload_gets_a_clear_message(at, name):
     errors = " ".join(shown(e.value) for e in at.error)
     assert message in errors and name in errors
     assert "Traceback" not in errors
-    assert not any("ae-row" in h.proto.body for h in at.get("html"))  # no model ran
+    assert not any('class="ae-row"' in h.proto.body for h in at.get("html"))  # no model ran
 
 
 @pytest.mark.parametrize("name", list(GOOD))
 def test_odd_but_valid_images_are_converted(at, name):
     at.file_uploader(key="pg_upload").set_value((name, GOOD[name], "image/png")).run()
     assert not at.exception and not at.error
-    assert any("ae-row" in h.proto.body and "Conv DAE" in h.proto.body for h in at.get("html"))
+    assert any('class="ae-row"' in h.proto.body and "Conv DAE" in h.proto.body for h in at.get("html"))
 
 
 def test_the_page_keeps_working_after_bad_input(at):
     at.file_uploader(key="pg_upload").set_value(("x.png", b"garbage", "image/png")).run()
     at.radio(key="pg_source").set_value("mnist").run()
     assert not at.exception and not at.error
-    assert any("ae-row" in h.proto.body for h in at.get("html"))
+    assert any('class="ae-row"' in h.proto.body for h in at.get("html"))

@@ -91,7 +91,7 @@ def playground(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
             if not cls.check(who, kind, run):
                 s.open()  # what a student does after an error box: reload
                 continue
-            row = s.html("ae-row")
+            row = s.html('class="ae-row"')
             if not cls.has(who, "output row", row):
                 continue
             with cls.lock:
@@ -145,7 +145,7 @@ def lesson(url: str, cls: Class, who: str, seed: int, stop: float) -> None:
                 if "Set for this lesson: Gaussian noise at 0.3" not in text or "pg_factor" in s.keys():  # noqa: SIM118 - a Session, not a dict
                     with cls.lock:
                         cls.failures.append(f"{who}: the lesson lost its set-up")
-                row = s.html("ae-row")
+                row = s.html('class="ae-row"')
                 if cls.has(who, "lesson row", row) and ("Dense DAE" in row[0] or len(IMG.findall(row[0])) != 4):
                     with cls.lock:
                         cls.failures.append(f"{who}: the lesson shows other models")
@@ -249,7 +249,7 @@ def test_a_class_on_one_server(tmp_path):
         for (digit, noise, factor, seed), seen_imgs in sorted(cls.outputs.items(), key=str)[:30]:
             with stclient.Session(url) as alone:  # a new visitor opening the shared link
                 assert alone.open(query=f"digit={digit}&noise={noise}&factor={factor}&seed={seed}").ok
-                solo = tuple(IMG.findall(alone.html("ae-row")[0]))
+                solo = tuple(IMG.findall(alone.html('class="ae-row"')[0]))
             assert seen_imgs == {solo}, f"outputs differ for digit {digit}, factor {factor}"
             compared += 1
         places = 0

@@ -39,7 +39,7 @@ def test_nasty_query_values(query):
     assert 0 <= at.number_input(key="pg_seed").value <= params.MAX_SEED
     assert at.selectbox(key="pg_noise").value in ("gaussian", "salt_pepper", "masking")
     assert len(at.toast) >= 1  # the user is told what was changed
-    assert any("ae-row" in h.proto.body for h in at.get("html"))
+    assert any('class="ae-row"' in h.proto.body for h in at.get("html"))
 
 
 def test_parse_clamps_and_snaps():
