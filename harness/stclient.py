@@ -330,6 +330,14 @@ class Session:
                     self.elements = {p: e for p, e in self.elements.items() if p in touched}
                     self.widgets = {i: w for i, w in self.widgets.items() if i in seen_widgets}
                     self.buttons = {k: v for k, v in self.buttons.items() if v[0] in seen_widgets}
+                elif run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY":
+                    # So does it after a fragment run, for the widgets of the fragments that ran (the one asked
+                    # for and any nested in it): one they did not draw this time is no longer sent.
+                    ran = {fragment_id} | {self.widgets[i].fragment_id for i in seen_widgets if i in self.widgets}
+                    self.widgets = {
+                        i: w for i, w in self.widgets.items() if i in seen_widgets or w.fragment_id not in ran
+                    }
+                    self.buttons = {k: v for k, v in self.buttons.items() if v[0] in seen_widgets or v[1] not in ran}
                 return run
             elif kind == "session_event" and msg.session_event.WhichOneof("type") == "script_compilation_exception":
                 run.exceptions.append(msg.session_event.script_compilation_exception.message)

@@ -6,7 +6,7 @@ in the background as soon as the server starts (ui/serve.py) or, under a plain `
 page runs, into the same server-wide cache the pages read (ui/insight.py builds both's keys). A visitor who arrives
 meanwhile waits on the same entry with the page's own progress bar; nobody computes anything twice.
 
-It computes one job at a time in a child process at the lowest CPU priority (nice 19), so students' slider moves
+It computes one job at a time in a child process under the idle scheduling class (SCHED_IDLE), so students' slider moves
 keep the server's cores and its GIL; the results come back over a pipe. When it is done it writes
 AE_LAB_READY_FILE (default: none), which a container's readiness probe can wait for (deploy/k8s). It is skipped,
 with one log line, when the shipped weights or the full MNIST test set are missing, and AE_LAB_WARMUP=0 turns it off.

@@ -159,6 +159,9 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
 @st.fragment
 def playground() -> None:
     """The page's body. Picking another digit (or source, drawing, upload) reruns only this, never the sidebar."""
+    # A fragment run is not a page run: bring back the values Streamlit dropped for widgets this part did not draw
+    # last time (the MNIST picker while the source was Draw), as pg.init does for the page.
+    session.keep(*pg.KEYS)
     source_col, info_col = st.columns([1.15, 1], gap="large")
     with source_col:
         allowed = lesson.sources()
