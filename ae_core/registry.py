@@ -90,7 +90,15 @@ def build(key: str, seed: int = 0) -> nn.Module:
     """A freshly initialised model, seeded by its own generator (never the global RNG)."""
     with torch.device("meta"):
         model = spec(key).cls()
-    model = model.to_empty(device="cpu")
+    # Storage for every parameter and buffer, left for the init below (or a state dict) to fill. Module.to_empty
+    # would do it through torch._refs, whose first use imports sympy: 0.45 s of a fresh server's first page.
+    for m in model.modules():
+        for name, p in m._parameters.items():
+            if p is not None:
+                m._parameters[name] = nn.Parameter(torch.empty(p.shape, dtype=p.dtype), p.requires_grad)
+        for name, b in m._buffers.items():
+            if b is not None:
+                m._buffers[name] = torch.empty(b.shape, dtype=b.dtype)
     g = torch.Generator().manual_seed(seed)
     for m in model.modules():
         if isinstance(m, nn.Linear | nn.Conv2d):
