@@ -2,12 +2,13 @@
 
 A first visit to the Scoreboard, Inside or Explore computes results that are the same for every student and every
 restart (the Scoreboard at its default settings, each model's latent map and code space). The warm-up computes them
-in the background as soon as the server starts (ui/serve.py) or, under a plain `streamlit run`, when the first
-page runs, into the same server-wide cache the pages read (ui/insight.py builds both's keys). A visitor who arrives
-meanwhile waits on the same entry with the page's own progress bar; nobody computes anything twice.
+in the background as soon as the server starts (ui/serve.py) or, under a plain `streamlit run`, when the first page
+runs, into the same server-wide cache the pages read (ui/insight.py builds both's keys). A visitor who arrives
+meanwhile computes what they ask for with the page's own progress bar, as without a warm-up; the first value in the
+cache stays (both are bit-identical).
 
-It computes one job at a time in a child process under the idle scheduling class (SCHED_IDLE), so students' slider moves
-keep the server's cores and its GIL; the results come back over a pipe. When it is done it writes
+It computes one job at a time in a child process under the idle scheduling class (SCHED_IDLE), so students' slider
+moves keep the server's cores and its GIL; the results come back over a pipe. When it is done it writes
 AE_LAB_READY_FILE (default: none), which a container's readiness probe can wait for (deploy/k8s). It is skipped,
 with one log line, when the shipped weights or the full MNIST test set are missing, and AE_LAB_WARMUP=0 turns it off.
 """
