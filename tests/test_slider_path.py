@@ -10,6 +10,7 @@ from harness import stclient
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROW = 'class="ae-row"'  # the output row's HTML block (the page's CSS names the class too)
+FRAGMENT = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"  # a full run would say FINISHED_SUCCESSFULLY
 
 
 def test_a_slider_move_redraws_only_the_row(app_url):
@@ -17,7 +18,7 @@ def test_a_slider_move_redraws_only_the_row(app_url):
         assert s.open(query="digit=7&factor=0.5").ok
         before = s.html(ROW)
         run = s.set("pg_factor", 0.8)
-        assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+        assert run.ok and run.status == FRAGMENT
         assert run.elements <= 3, run.elements  # the slider, the row's HTML block, the closed panel's header
         row = s.html(ROW)
         assert len(row) == 1 and row != before and row[0].count("<img") == 7
@@ -33,7 +34,7 @@ def test_the_other_noise_settings_rerun_the_row_too(app_url):
         assert s.open(query="digit=3&factor=0.5").ok
         before = s.html(ROW)
         run = s.set("pg_seed", 5)
-        assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+        assert run.ok and run.status == FRAGMENT
         assert s.html(ROW) != before and "seed=5" in s.query
         shown = s.html(ROW)
         run = s.set("pg_residual", True)
@@ -45,12 +46,10 @@ def test_another_digit_reruns_the_page_body_not_the_sidebar(app_url):
         assert s.open(query="digit=3").ok
         before = s.html(ROW)
         run = s.set("pg_class", 5)
-        assert (
-            run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
-        )  # a full run would say FINISHED_SUCCESSFULLY
+        assert run.ok and run.status == FRAGMENT
         assert s.html(ROW) != before and "digit=" in s.query and "digit=3&" not in s.query + "&"
         run = s.click("Random digit")
-        assert run.ok and run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+        assert run.ok and run.status == FRAGMENT
 
 
 def test_back_to_mnist_after_drawing_in_fragment_runs_only(app_url):
@@ -62,7 +61,7 @@ def test_back_to_mnist_after_drawing_in_fragment_runs_only(app_url):
         for source in ("draw", "upload", "mnist"):
             run = s.set("pg_source", source)
             assert run.ok and not run.errors, (source, run.exceptions)
-            assert run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+            assert run.status == FRAGMENT
         assert s.html(ROW) == before and "digit=12" in s.query  # the same digit as before the detour
         run = s.set("pg_class", 4)
         assert run.ok and s.html(ROW) != before

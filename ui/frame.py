@@ -34,15 +34,13 @@ def _theme_css() -> str:
 def setup(switch: bool = True) -> None:
     """Page config, language and lesson; `switch`: draw the sidebar's language switch (app.py, which runs before the
     page in the same run, leaves it to the page)."""
-    from ui import classroom, i18n, lesson, warmup
+    from ui import classroom, i18n, lesson, panels, warmup
 
     st.set_page_config(page_title="ae-lab", page_icon="✏️", layout="wide")
     warmup.start()  # once per process (ui/serve.py starts it before anyone comes); a no-op afterwards
     classroom.startup_check()  # a refused teacher key is logged on the first page anyone opens, whichever it is
     i18n.init()
-    from ui.panels import CSS as ROW_CSS
-
-    st.html(_CSS + ROW_CSS + _theme_css())
+    st.html(_CSS + panels.CSS + _theme_css())  # the output row's CSS too: once per page, not with every row
     if switch:
         i18n.switcher()
     lesson.init()

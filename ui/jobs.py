@@ -101,23 +101,31 @@ class Speeds:
 SPEEDS = Speeds()
 
 
-def _train_rate(key: str, batch_size: int, device: str, prec: str) -> float:
-    return measure_rate(key, TrainConfig(batch_size=batch_size, device=device, precision=prec))
+def _measure(kind: str, *args) -> float:
+    """Speeds.get/wait's measurement for ("train", key, batch size, device, precision) or ("score", key)."""
+    if kind == "train":
+        key, batch_size, device, prec = args
+        return measure_rate(key, TrainConfig(batch_size=batch_size, device=device, precision=prec))
+    return measure_scoring_rate(*args)
+
+
+def _train_args(key: str, cfg: TrainConfig) -> tuple:
+    return ("train", key, cfg.batch_size, cfg.device, cfg.precision)
 
 
 def rate(key: str, batch_size: int, device: str, precision: str) -> float | None:
     """Training images/s here, or None while it is being measured."""
-    return SPEEDS.get(("train", key, batch_size, device, precision), lambda _, *a: _train_rate(*a))
+    return SPEEDS.get(("train", key, batch_size, device, precision), _measure)
 
 
 def scoring_rate(key: str) -> float | None:
-    return SPEEDS.get(("score", key), lambda _, k: measure_scoring_rate(k))
+    return SPEEDS.get(("score", key), _measure)
 
 
 def measure_speeds(key: str, cfg: TrainConfig) -> None:
     """Measure in this thread what estimate_text needs for cfg (the warm-up does it before students come)."""
-    SPEEDS.wait(("train", key, cfg.batch_size, cfg.device, cfg.precision), lambda _, *a: _train_rate(*a))
-    SPEEDS.wait(("score", key), lambda _, k: measure_scoring_rate(k))
+    SPEEDS.wait(_train_args(key, cfg), _measure)
+    SPEEDS.wait(("score", key), _measure)
 
 
 def speed_known(key: str, cfg: TrainConfig) -> bool:

@@ -57,6 +57,23 @@ def plan() -> list[tuple[str, tuple, object]]:
     return jobs
 
 
+def _speeds() -> dict:
+    """This machine's speeds for the sidebar's estimate of each model's quick preset (its default)."""
+    from ae_core.registry import MODELS
+    from ui import jobs as ui_jobs
+
+    for k in MODELS:
+        ui_jobs.measure_speeds(k, ui_jobs.preset_config(k, "quick"))
+    return ui_jobs.SPEEDS.snapshot()
+
+
+def _here(jobs: list):
+    """(what, key, value()) for every job computed in this process, then the speeds (key None)."""
+    for what, key, compute in jobs:
+        yield what, key, lambda c=compute: c(lambda *_: None)
+    yield "training speeds", None, _speeds
+
+
 def _child() -> None:
     """`python -m ui.warmup`: the warm-up's work, in a process of its own at the lowest CPU priority, so the server's
     threads come first and this Python never holds the server's GIL (in a thread it slowed students' slider moves
@@ -69,15 +86,9 @@ def _child() -> None:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         os.nice(19)
-    for what, key, compute in plan():
-        pickle.dump((what, key, compute(lambda *_: None)), out, protocol=pickle.HIGHEST_PROTOCOL)
+    for what, key, value in _here(plan()):
+        pickle.dump((what, key, value()), out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
-    from ae_core.registry import MODELS
-    from ui import jobs as ui_jobs
-
-    for k in MODELS:  # the sidebar's estimate for each model's quick preset (its default)
-        ui_jobs.measure_speeds(k, ui_jobs.preset_config(k, "quick"))
-    pickle.dump(("training speeds", None, ui_jobs.SPEEDS.snapshot()), out)
     pickle.dump(None, out)
     out.close()
 
@@ -104,14 +115,7 @@ def _computed(jobs: list):
                 child.stdout.close()
                 child.wait(30)
             return
-    for what, key, compute in jobs:
-        yield what, key, lambda c=compute: c(lambda *_: None)
-    from ae_core.registry import MODELS
-    from ui import jobs as ui_jobs
-
-    for k in MODELS:
-        ui_jobs.measure_speeds(k, ui_jobs.preset_config(k, "quick"))
-    yield "training speeds", None, ui_jobs.SPEEDS.snapshot
+    yield from _here(jobs)
 
 
 def run() -> list[str]:
