@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import baselines, metrics, noise  # noqa: F401 - metrics is used by pages via compare.metrics
+from . import baselines, metrics, noise
 from .infer import run
 from .messages import N_
 from .registry import MODELS
@@ -61,6 +61,15 @@ def noisy_digit(clean: np.ndarray, noise_type: str, factor: float, seed: int) ->
     return noise.apply(noise_type, x, factor, torch.Generator().manual_seed(int(seed)))[0, 0].numpy()
 
 
+def scores_against(ref: torch.Tensor, stack: torch.Tensor) -> dict[str, torch.Tensor]:
+    """PSNR and SSIM (N,) of a stack (N, 1, 28, 28) against one clean digit ref (1, 1, 28, 28): the same values as
+    metrics.per_image with ref repeated, but the clean digit's SSIM statistics are filtered once, not once per image
+    (each image is filtered on its own, so the bits are the same), and the row's unused BCE and MSE are skipped."""
+    refs = ref.expand_as(stack)
+    stats = metrics.clean_stats(ref).expand(len(stack), -1, -1, -1)  # (N, 2, 28, 28)
+    return {"psnr": metrics.psnr(refs, stack), "ssim": metrics.ssim(refs, stack, stats)}
+
+
 def compare(
     clean: np.ndarray,
     noise_type: str,
@@ -83,7 +92,7 @@ def compare(
         outs.append((key, baselines.BASELINES[key].name, "baseline", baselines.apply(key, x)))
     ref = torch.from_numpy(clean).reshape(1, 1, 28, 28)
     stack = torch.cat([x] + [o for *_, o in outs])  # (1 + len(outs), 1, 28, 28)
-    scores = metrics.per_image(ref.expand_as(stack), stack)
+    scores = scores_against(ref, stack)
     labels, confs = [None] * (len(stack) + 1), [None] * (len(stack) + 1)
     if classifier is not None:
         from .classifier import predict

@@ -2,7 +2,7 @@
 
     python bench/capacity.py --sessions 10 25 50 100 200 --seconds 60 [--url URL] [--replicas 2]
         [--arrival 30] [--json OUT] [--plot OUT.png]
-    python bench/capacity.py --cpu [--cpu-sessions 10] [--moves 200] [--rounds 2]
+    python bench/capacity.py --cpu [--cpu-sessions 10] [--moves 200] [--rounds 2] [--fresh]
 
 Each session speaks Streamlit's own WebSocket protocol (harness/stclient.py): it opens the playground like a browser,
 on a random test digit of its own (set MNIST_DIR for all 10,000), and waits for the run to finish, then acts like a student, about every 2 s with jitter: it moves the noise slider (a
@@ -18,7 +18,8 @@ fragment of one slider and one HTML block of five inline 28x28 PNGs (bench/floor
 settings. Both servers run side by side; rounds alternate between them. Each of --cpu-sessions sessions opens its own
 random test digit and moves the slider --moves times to random values, 0.05 apart, as fast as the server answers.
 The figure is server CPU seconds (user + system, from /proc) divided by the moves served, with and without the
-sessions' first page loads.
+sessions' first page loads. With --fresh each session instead visits each of the other 20 factors of its digit once:
+every move is to a row nobody has asked for, the case of a class spread over its own digits.
 """
 
 from __future__ import annotations
@@ -138,8 +139,9 @@ def run_capacity(url: str, sessions: int, seconds: float, arrival: float, pids: 
     return out
 
 
-def _cpu_round(url: str, pids: list[int], sessions: int, moves: int, seed: int) -> dict:
-    """One round of --cpu on one server: CPU for the first loads, then for the moves."""
+def _cpu_round(url: str, pids: list[int], sessions: int, moves: int, seed: int, fresh: bool = False) -> dict:
+    """One round of --cpu on one server: CPU for the first loads, then for the moves. fresh: each session moves once
+    to each of the 20 other factors of its digit, so every move asks for a row nobody has asked for."""
     rng = random.Random(seed)
     clients = [stclient.Session(url, timeout=60) for _ in range(sessions)]
     c0 = cpu_s(pids)
@@ -154,8 +156,13 @@ def _cpu_round(url: str, pids: list[int], sessions: int, moves: int, seed: int) 
 
     def mover(s: stclient.Session, seed: int) -> None:
         r = random.Random(seed)
-        for _ in range(moves):
-            run = s.set("pg_factor", round(0.05 * r.randrange(21), 2))
+        if fresh:
+            steps = [i for i in range(21) if i != 10]  # the page opened at 0.5
+            r.shuffle(steps)
+        else:
+            steps = [r.randrange(21) for _ in range(moves)]
+        for step in steps:
+            run = s.set("pg_factor", round(0.05 * step, 2))
             with lock:
                 (lat if run.ok else failed).append(run.seconds if run.ok else run.status)
 
@@ -177,7 +184,17 @@ def _cpu_round(url: str, pids: list[int], sessions: int, moves: int, seed: int) 
     }
 
 
-def cpu_per_move(sessions: int = 10, moves: int = 200, rounds: int = 2) -> dict:
+def settle(pids: list[int], timeout: float = 90.0) -> None:
+    """Wait until the servers are idle (the first visit starts background work, such as the speed measurement)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        c0 = cpu_s(pids)
+        time.sleep(1.0)
+        if cpu_s(pids) - c0 < 0.02:
+            return
+
+
+def cpu_per_move(sessions: int = 10, moves: int = 200, rounds: int = 2, fresh: bool = False) -> dict:
     """Server CPU per slider move: ae-lab against the bare fragment, rounds alternating, in one run."""
     root = Path(__file__).resolve().parent.parent
     env = {"AE_LAB_THREADS": "1", "AE_LAB_WARMUP": "0"}
@@ -188,13 +205,14 @@ def cpu_per_move(sessions: int = 10, moves: int = 200, rounds: int = 2) -> dict:
     ):
         urls = {"app": app, "floor": floor}
         pids = {k: server_pids([int(u.rsplit(":", 1)[1])]) for k, u in urls.items()}
-        for u in urls.values():  # imports and model loading happen before the clock starts
+        for k, u in urls.items():  # imports and model loading happen before the clock starts
             with stclient.Session(u) as warm:
                 warm.open()
+            settle(pids[k])
         for r in range(rounds):
-            for k in ("floor", "app"):
-                totals[k].append(_cpu_round(urls[k], pids[k], sessions, moves, seed=r))
-    out: dict = {"sessions": sessions, "moves_per_session": moves, "rounds": rounds}
+            for k in ("floor", "app") if r % 2 == 0 else ("app", "floor"):
+                totals[k].append(_cpu_round(urls[k], pids[k], sessions, moves, seed=r, fresh=fresh))
+    out: dict = {"sessions": sessions, "moves_per_session": 20 if fresh else moves, "rounds": rounds, "fresh": fresh}
     for k, rs in totals.items():
         n, loads = sum(x["moves"] for x in rs), sum(x["loads"] for x in rs)
         move_cpu, load_cpu = sum(x["move_cpu_s"] for x in rs), sum(x["load_cpu_s"] for x in rs)
@@ -258,9 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cpu-sessions", type=int, default=10, help="--cpu: sessions per round")
     ap.add_argument("--moves", type=int, default=200, help="--cpu: slider moves per session and round")
     ap.add_argument("--rounds", type=int, default=2, help="--cpu: rounds per server, alternating")
+    ap.add_argument("--fresh", action="store_true", help="--cpu: every move to a (digit, factor) nobody asked for")
     a = ap.parse_args(argv)
     if a.cpu:
-        r = cpu_per_move(a.cpu_sessions, a.moves, a.rounds)
+        r = cpu_per_move(a.cpu_sessions, a.moves, a.rounds, a.fresh)
         print(json.dumps(r), flush=True)
         if a.json:
             with open(a.json, "a") as f:

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import torch
 
-from ae_core import compare, metrics, store
+from ae_core import compare, metrics, noise, store
 from ae_core.classifier import KEY as CLF
 from ae_core.registry import MODELS
 
@@ -48,3 +48,15 @@ def test_feed_clean_reconstructs(sample):
     cmp = compare.compare(clean, "gaussian", 0.9, 0, models, feed_clean=True)
     assert cmp.panels[1].name == "Clean input" and cmp.panels[1].psnr == metrics.PSNR_CAP_DB
     assert cmp.panels[2].psnr > 18  # Basic AE reconstructs clean digits well
+
+
+def test_row_scores_are_per_image_scores_bit_for_bit(sample):
+    """The row filters the clean digit's SSIM statistics once and skips BCE and MSE: PSNR and SSIM must still be
+    exactly metrics.per_image's, for inputs from a blank image to saturated noise."""
+    for i, (kind, factor) in enumerate([("gaussian", 0.0), ("gaussian", 0.5), ("salt_pepper", 0.9), ("masking", 1.0)]):
+        ref = sample.images[i].float().reshape(1, 1, 28, 28) / 255  # (1, 1, 28, 28)
+        stack = torch.cat([noise.apply(kind, ref, factor, s) for s in range(6)] + [torch.zeros_like(ref), ref])
+        want = metrics.per_image(ref.expand_as(stack), stack)
+        got = compare.scores_against(ref, stack)
+        assert set(got) == {"psnr", "ssim"}
+        assert torch.equal(got["psnr"], want["psnr"]) and torch.equal(got["ssim"], want["ssim"])

@@ -169,3 +169,35 @@ def test_activation_belongs_to_the_browser(sample):
 def test_a_finished_run_is_activated_for_its_browser(manager):
     job = manager.wait(manager.submit("dense_dae", TINY, owner="alice").id)
     assert manager.active_for("alice") == {"dense_dae": job} and manager.active_for("bob") == {}
+
+
+def test_playground_comparisons_run_one_at_a_time_across_sessions():
+    """ui.server.one_at_a_time: concurrent sessions' comparisons never overlap in one process (they would only trade
+    the GIL), and each caller gets its own result back."""
+    import threading
+    import time
+
+    from ui import server
+
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def compute(i: int) -> int:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01)  # releases the GIL, as a torch call does
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    results = {}
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, server.one_at_a_time(lambda: compute(i))))
+        for i in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 1
+    assert results == {i: i * i for i in range(8)}

@@ -71,3 +71,48 @@ def test_registry_recipes_are_the_tutorials():
     assert all(s.recipe.batch_size == 128 and s.recipe.schedule == "constant" for s in MODELS.values())
     with pytest.raises(KeyError, match="unknown model"):
         spec("vae")
+
+
+@pytest.mark.parametrize("shape,ceil", [((3, 64, 28, 28), False), ((2, 64, 14, 14), False), ((2, 32, 7, 7), True)])
+def test_fast_pooling_is_max_pool2d_bit_for_bit_and_keeps_the_layout(shape, ceil):
+    """The inference path pools on a channels_last copy (faster); it must give max_pool2d's exact values, ties
+    included (ReLU outputs are full of equal zeros), and hand back the layout it got."""
+    import torch.nn.functional as F
+
+    from ae_core.models import _pool
+
+    x = torch.relu(torch.randn(shape, generator=torch.Generator().manual_seed(0)))  # (N, C, H, W), half zeros
+    with torch.inference_mode():
+        want = F.max_pool2d(x, 2, ceil_mode=ceil)
+        got = _pool(x, ceil_mode=ceil)
+        assert torch.equal(got, want) and got.is_contiguous()
+        cl = _pool(x.contiguous(memory_format=torch.channels_last), ceil_mode=ceil)
+        assert torch.equal(cl, want) and cl.is_contiguous(memory_format=torch.channels_last)
+    xg = x.clone().requires_grad_()  # training: max_pool2d's own kernel and gradient routing
+    _pool(xg, ceil_mode=ceil).sum().backward()
+    xr = x.clone().requires_grad_()
+    F.max_pool2d(xr, 2, ceil_mode=ceil).sum().backward()
+    assert torch.equal(xg.grad, xr.grad)
+
+
+@pytest.mark.parametrize("key", ["conv_dae", "digit_cnn"])
+def test_shipped_conv_networks_give_the_same_bits_as_plain_pooling(key, sample, monkeypatch):
+    """Outputs of the shipped weights, one digit at a time (the playground) and in bulk, equal those with plain
+    max_pool2d everywhere: the fast pooling changes speed, not one bit of any output."""
+    import torch.nn.functional as F
+
+    from ae_core import models, noise, store
+    from ae_core.infer import outputs
+
+    _, m = store.load(key, expect_key=key)
+    x = noise.apply("gaussian", sample.images[:300].float().reshape(-1, 1, 28, 28) / 255, 0.5, 1)  # (300, 1, 28, 28)
+
+    def every_output():
+        with torch.inference_mode():
+            single = torch.cat([m(x[i : i + 1]) for i in range(40)])
+            return single, outputs(m, x)  # the bulk path (>= 256) runs on a channels_last copy
+
+    fast = every_output()
+    monkeypatch.setattr(models, "_pool", lambda t, ceil_mode=False: F.max_pool2d(t, 2, ceil_mode=ceil_mode))
+    plain = every_output()
+    assert all(torch.equal(a, b) for a, b in zip(fast, plain, strict=True))

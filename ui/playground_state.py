@@ -143,16 +143,8 @@ def comparison(
     )
 
     def compute() -> Comparison:
-        return compare.compare(
-            clean,
-            ss.pg_noise,
-            ss.pg_factor,
-            ss.pg_seed,
-            {k: models[k] for k in run},
-            ss.pg_baselines,
-            feed_clean,
-            classifier=clf[1] if clf else None,
-        )
+        args = (clean, ss.pg_noise, ss.pg_factor, ss.pg_seed, {k: models[k] for k in run}, ss.pg_baselines, feed_clean)
+        return server.one_at_a_time(lambda: compare.compare(*args, classifier=clf[1] if clf else None))
 
     def html(cmp: Comparison) -> str:
         return panels.row_html(cmp, show_residuals, feed_clean)

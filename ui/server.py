@@ -10,6 +10,7 @@ Per-browser and per-session state lives in ui/session.py.
 from __future__ import annotations
 
 import os
+import threading
 
 import streamlit as st
 
@@ -30,6 +31,18 @@ configure_threads()
 
 CACHE_MB = int(os.environ.get("AE_LAB_CACHE_MB", 1024))  # cap on the Scoreboard and Inside results kept in memory
 ROW_CACHE_MB = int(os.environ.get("AE_LAB_ROW_CACHE_MB", 128))  # playground rows: about 60 KB each
+
+# One playground comparison at a time in this process. A comparison is ~100 small torch and scipy calls, each of
+# which lets go of the GIL; several side by side only hand it back and forth at every call, which cost about 20% more
+# server CPU per new row at 8 concurrent sessions (bench/capacity.py --cpu --fresh). Streamlit's own work for other sessions still
+# runs while one comparison computes. The Scoreboard's and explorer's bulk jobs are not behind it.
+_compare_lock = threading.Lock()
+
+
+def one_at_a_time(compute):
+    """compute() with no other playground comparison running in this process."""
+    with _compare_lock:
+        return compute()
 
 
 @st.cache_resource(show_spinner=False)
