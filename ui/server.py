@@ -34,8 +34,8 @@ ROW_CACHE_MB = int(os.environ.get("AE_LAB_ROW_CACHE_MB", 128))  # playground row
 
 # One playground comparison at a time in this process. A comparison is ~100 small torch and scipy calls, each of
 # which lets go of the GIL; several side by side only hand it back and forth at every call, which cost about 20% more
-# server CPU per new row at 8 concurrent sessions (bench/capacity.py --cpu --fresh). Streamlit's own work for other sessions still
-# runs while one comparison computes. The Scoreboard's and explorer's bulk jobs are not behind it.
+# server CPU per new row at 8 concurrent sessions (bench/capacity.py --cpu --fresh). Streamlit's own work for other
+# sessions still runs while one comparison computes. The Scoreboard's and explorer's bulk jobs are not behind it.
 _compare_lock = threading.Lock()
 
 
