@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import browser, stclient  # noqa: E402
 from harness.nginx import nginx_front  # noqa: E402
-from harness.procs import cpu_s, quantile_ms, rss_mb, server_pids  # noqa: E402
+from harness.procs import cpu_s, quantile_ms, rss_mb, server_pids, with_row_workers  # noqa: E402
 
 PERIOD = 2.0  # seconds between one student's actions, on average
 JITTER = 0.5  # +- uniform
@@ -48,6 +48,7 @@ class Tally:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latency: list[float] = []  # every measured action, seconds
+        self.ended: list[float] = []  # when each of them ended (time.monotonic)
         self.by_kind: dict[str, list[float]] = {}
         self.loads: list[float] = []  # first page loads
         self.errors: list[str] = []
@@ -61,6 +62,7 @@ class Tally:
                 self.loads.append(run.seconds)
             else:
                 self.latency.append(run.seconds)
+                self.ended.append(time.monotonic())
                 self.by_kind.setdefault(kind, []).append(run.seconds)
 
     def error(self, what: str) -> None:
@@ -131,6 +133,13 @@ def run_capacity(url: str, sessions: int, seconds: float, arrival: float, pids: 
         "rss_end_mb": round(rss_mb(pids), 1),
         "server_cpu_share": round((cpu_s(pids) - c0) / wall / (os.cpu_count() or 1), 2),
     }
+    window = 10.0  # p95 per 10 s of the run: shows whether slow actions cluster (arrivals, warm-up) or spread out
+    out["p95_ms_per_10s"] = [
+        quantile_ms(
+            [v for v, e in zip(lat, tally.ended, strict=True) if t0 + i * window <= e < t0 + (i + 1) * window], 0.95
+        )
+        for i in range(int(wall // window) + 1)
+    ]
     for kind, values in sorted(tally.by_kind.items()):
         out[f"{kind.replace(' ', '_')}_p95_ms"] = quantile_ms(values, 0.95)
         out[f"{kind.replace(' ', '_')}_n"] = len(values)
@@ -208,6 +217,7 @@ def cpu_per_move(sessions: int = 10, moves: int = 200, rounds: int = 2, fresh: b
         for k, u in urls.items():  # imports and model loading happen before the clock starts
             with stclient.Session(u) as warm:
                 warm.open()
+            pids[k] = with_row_workers(pids[k])  # a row's CPU in the child counts too
             settle(pids[k])
         for r in range(rounds):
             for k in ("floor", "app") if r % 2 == 0 else ("app", "floor"):
@@ -305,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         if not a.url or a.replicas == 1:
             with stclient.Session(url) as warm:
                 warm.open()
+        pids = with_row_workers(pids)  # started by the first page; their CPU and memory serve the same moves
         results = []
         for n in a.sessions:
             r = run_capacity(url, n, a.seconds, min(arrival, a.seconds), pids) | {"replicas": a.replicas}

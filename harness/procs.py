@@ -19,6 +19,18 @@ def server_pids(ports: list[int]) -> list[int]:
     return [int(x) for x in out.stdout.split()]
 
 
+def with_row_workers(pids: list[int]) -> list[int]:
+    """These servers and their row-worker children (ae_core/rowworker.py), whose CPU and memory serve the same moves.
+    Call it after a first page: a server starts its row worker then."""
+    out = subprocess.run(["pgrep", "-f", "ae_core.rowworker"], capture_output=True, text=True)
+    kids = []
+    for pid in (int(x) for x in out.stdout.split()):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+            if int(f.read().rsplit(")", 1)[1].split()[1]) in pids:  # its parent is one of these servers
+                kids.append(pid)
+    return [*pids, *kids]
+
+
 def rss_mb(pids: list[int]) -> float:
     total = 0
     for pid in pids:

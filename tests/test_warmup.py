@@ -104,3 +104,57 @@ def test_warm_up_is_off_when_asked_and_starts_once(monkeypatch):
 
     monkeypatch.setenv("AE_LAB_WARMUP", "0")
     assert warmup.start() is None
+
+
+def test_the_warm_up_child_waits_at_each_step_while_paused():
+    """_here(jobs, go): while go is clear (the server is busy) a job neither starts nor passes its next step."""
+    import threading
+
+    from ui import warmup
+
+    go, steps = threading.Event(), []
+
+    def compute(progress):
+        steps.append("start")
+        progress(0.5)  # a step: waits again while paused
+        steps.append("step")
+        return 42
+
+    (what, key, value), _speeds = list(warmup._here([("job", ("k",), compute)], go))
+    out = []
+    t = threading.Thread(target=lambda: out.append(value()))
+    t.start()
+    t.join(0.5)
+    assert t.is_alive() and steps == []  # paused before it started
+    go.set()
+    t.join(10)
+    assert out == [42] and steps == ["start", "step"]
+
+
+def test_the_governor_pauses_the_child_while_the_server_is_busy_and_resumes_it_when_quiet():
+    import os
+    import select
+    import threading
+    import time
+
+    from ui import warmup
+
+    r, w = os.pipe()
+
+    class Child:  # what _govern uses of a Popen: its stdin
+        stdin = os.fdopen(w, "wb")
+
+    done = threading.Event()
+    gov = threading.Thread(target=warmup._govern, args=(Child, done))
+    gov.start()
+    try:
+        end = time.process_time() + 4 * warmup.GOVERN_S  # a busy server: this process at a whole core
+        while time.process_time() < end:
+            sum(i * i for i in range(10_000))
+        assert select.select([r], [], [], 10)[0] and os.read(r, 1) == warmup.PAUSE
+        assert select.select([r], [], [], 10)[0] and os.read(r, 1) == warmup.GO  # quiet: this thread only waits
+    finally:
+        done.set()
+        gov.join(5)
+        Child.stdin.close()
+        os.close(r)

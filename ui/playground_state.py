@@ -8,7 +8,7 @@ import secrets
 import numpy as np
 import streamlit as st
 
-from ae_core import compare
+from ae_core import compare, rowworker, store
 from ae_core.compare import Comparison
 from ae_core.data import Digits
 from ui import panels, params, server, session
@@ -144,6 +144,14 @@ def comparison(
 
     def compute() -> Comparison:
         args = (clean, ss.pg_noise, ss.pg_factor, ss.pg_seed, {k: models[k] for k in run}, ss.pg_baselines, feed_clean)
+        saved = {k: sidecar["sha256"] for k, (sidecar, _) in server.default_models()[0].items()}
+        worker = server.row_worker()
+        if worker is not None and all(shas.get(k) == saved.get(k) for k in run):  # saved weights: the child has them
+            req = rowworker.request(*args[:4], [(k, shas[k]) for k in run], *args[5:], key[-1], store.WEIGHTS_DIR)
+            try:
+                return worker.run(req)
+            except rowworker.Unavailable:
+                pass  # starting, or the saved weights changed under it: compute here, the same bits
         return server.one_at_a_time(lambda: compare.compare(*args, classifier=clf[1] if clf else None))
 
     def html(cmp: Comparison) -> str:

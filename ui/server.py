@@ -26,6 +26,7 @@ from ae_core.jobs import JobManager  # noqa: E402
 from ae_core.messages import Message, of  # noqa: E402
 from ae_core.quota import Limits  # noqa: E402
 from ae_core.registry import MODELS  # noqa: E402
+from ae_core.rowworker import RowWorker  # noqa: E402
 
 configure_threads()
 
@@ -43,6 +44,15 @@ def one_at_a_time(compute):
     """compute() with no other playground comparison running in this process."""
     with _compare_lock:
         return compute()
+
+
+@st.cache_resource(show_spinner=False)
+def row_worker() -> RowWorker | None:
+    """The child process that computes playground rows with the saved weights (ae_core/rowworker.py), started with the
+    first page; None when AE_LAB_ROW_WORKER=0."""
+    if os.environ.get("AE_LAB_ROW_WORKER", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    return RowWorker()
 
 
 @st.cache_resource(show_spinner=False)

@@ -8,7 +8,8 @@ meanwhile computes what they ask for with the page's own progress bar, as withou
 cache stays (both are bit-identical).
 
 It computes one job at a time in a child process under the idle scheduling class (SCHED_IDLE), so students' slider
-moves keep the server's cores and its GIL; the results come back over a pipe. When it is done it writes
+moves keep the server's cores and its GIL; the results come back over a pipe. While the server is busy with students
+the child pauses at its next step (see BUSY), and it goes on when they are quiet. When it is done it writes
 AE_LAB_READY_FILE (default: none), which a container's readiness probe can wait for (deploy/k8s). It is skipped,
 with one log line, when the shipped weights or the full MNIST test set are missing, and AE_LAB_WARMUP=0 turns it off.
 """
@@ -26,6 +27,14 @@ _lock = threading.Lock()
 _state = {"thread": None, "status": "not started", "done": [], "seconds": None}
 
 DEFAULT_NOISE, DEFAULT_FACTOR, DEFAULT_BASELINES = "gaussian", 0.5, ("median",)  # the Scoreboard's first view
+
+# The child pauses while this server is busy with students. Even at SCHED_IDLE it slowed them: on 2 cores it shares
+# their caches and memory bandwidth (or a hyperthread's core), and 200 students on 2 replicas had p95 3.1 s with it
+# running against 0.38 s without (bench/capacity.py). Busy: the server's own threads used more than BUSY of a core
+# over the last GOVERN_S; it resumes below QUIET. One student's slider (~1% of a core) does not pause it.
+GOVERN_S = 0.5  # how often the server's CPU use is read
+BUSY, QUIET = 0.25, 0.10  # share of one core: pause above, resume below
+PAUSE, GO = b"P", b"G"  # what the server writes to the child's stdin
 
 
 def enabled() -> bool:
@@ -67,11 +76,52 @@ def _speeds() -> dict:
     return ui_jobs.SPEEDS.snapshot()
 
 
-def _here(jobs: list):
-    """(what, key, value()) for every job computed in this process, then the speeds (key None)."""
+def _here(jobs: list, go: threading.Event | None = None):
+    """(what, key, value()) for every job computed in this process, then the speeds (key None). With `go`, each job
+    and each of its steps first waits until go is set (the child's pause)."""
+
+    def wait(*_) -> None:
+        if go is not None:
+            go.wait()
+
     for what, key, compute in jobs:
-        yield what, key, lambda c=compute: c(lambda *_: None)
-    yield "training speeds", None, _speeds
+        yield what, key, lambda c=compute: (wait(), c(wait))[1]
+    yield "training speeds", None, lambda: (wait(), _speeds())[1]
+
+
+def _listen() -> threading.Event:
+    """The child's gate: cleared by PAUSE on stdin, set by GO; the child exits when stdin closes (the server is gone)."""
+    import sys
+
+    go = threading.Event()
+    go.set()
+
+    def listen() -> None:
+        for byte in iter(lambda: sys.stdin.buffer.read(1), b""):
+            if byte == PAUSE:
+                go.clear()
+            elif byte == GO:
+                go.set()
+        os._exit(0)
+
+    threading.Thread(target=listen, name="ae-lab-warmup-gate", daemon=True).start()
+    return go
+
+
+def _govern(child, done: threading.Event) -> None:
+    """Pause the child while this server is busy, resume it when quiet (see BUSY)."""
+    paused, last = False, time.process_time()
+    while not done.wait(GOVERN_S):
+        now = time.process_time()
+        use, last = (now - last) / GOVERN_S, now  # cores' worth of this process's CPU over the last GOVERN_S
+        want = use >= QUIET if paused else use > BUSY
+        if want != paused:
+            try:
+                child.stdin.write(PAUSE if want else GO)
+                child.stdin.flush()
+            except (OSError, ValueError):  # the child has finished (its pipe broken or closed)
+                return
+            paused = want
 
 
 def _child() -> None:
@@ -86,7 +136,8 @@ def _child() -> None:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         os.nice(19)
-    for what, key, value in _here(plan()):
+    go = _listen()
+    for what, key, value in _here(plan(), go):
         pickle.dump((what, key, value()), out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
     pickle.dump(None, out)
@@ -103,16 +154,22 @@ def _computed(jobs: list):
     if os.environ.get("AE_LAB_WARMUP_PROCESS", "1") != "0":
         try:
             root = Path(__file__).resolve().parent.parent
-            child = subprocess.Popen([sys.executable, "-m", "ui.warmup"], cwd=root, stdout=subprocess.PIPE)
+            child = subprocess.Popen(
+                [sys.executable, "-m", "ui.warmup"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
         except OSError as e:
             log.warning("Warm-up runs in a thread: no child process (%s).", e)
         else:
+            done = threading.Event()
+            threading.Thread(target=_govern, args=(child, done), name="ae-lab-warmup-governor", daemon=True).start()
             try:
                 while (msg := pickle.load(child.stdout)) is not None:  # our own child's output: trusted
                     what, key, value = msg
                     yield what, key, lambda v=value: v
             finally:
+                done.set()
                 child.stdout.close()
+                child.stdin.close()
                 child.wait(30)
             return
     yield from _here(jobs)

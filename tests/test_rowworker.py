@@ -1,0 +1,116 @@
+"""The row worker (ae_core/rowworker.py): playground comparisons in a child process, bit for bit the server's."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from ae_core import classifier, compare, rowworker, store
+from ae_core.registry import MODELS
+
+SHAS = {k: store.read_sidecar(k)["sha256"] for k in [*MODELS, classifier.KEY]}
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = rowworker.RowWorker()
+    deadline = time.monotonic() + 120
+    while not w.ready():  # the child imports torch first
+        assert time.monotonic() < deadline, "the row worker never said it was ready"
+        time.sleep(0.05)
+    yield w
+    w.close()
+
+
+def req(clean, noise="gaussian", factor=0.5, seed=0, baselines=("median", "nl_means"), feed_clean=False, shas=SHAS):
+    models = [(k, shas[k]) for k in MODELS]
+    return rowworker.request(
+        clean, noise, factor, seed, models, baselines, feed_clean, shas[classifier.KEY], store.WEIGHTS_DIR
+    )
+
+
+def same(a: compare.Comparison, b: compare.Comparison) -> bool:
+    fields = ("key", "name", "kind", "psnr", "ssim", "label", "confidence")
+    return (
+        a.settings == b.settings
+        and np.array_equal(a.clean, b.clean)
+        and np.array_equal(a.model_input, b.model_input)
+        and len(a.panels) == len(b.panels)
+        and all(
+            all(getattr(p, f) == getattr(q, f) for f in fields)
+            and np.array_equal(p.image, q.image)
+            and (p.residual is None) == (q.residual is None)
+            and (p.residual is None or np.array_equal(p.residual, q.residual))
+            for p, q in zip(a.panels, b.panels, strict=True)
+        )
+    )
+
+
+def test_the_child_computes_what_the_server_would_bit_for_bit(worker, sample):
+    """Every panel's image, residual, scores and reading equal an in-process compare() with the same saved weights,
+    for every noise type, factors from 0 to 1, the clean input and other baselines."""
+    models = {k: store.load_model(k)[1] for k in MODELS}
+    _, clf = store.load(classifier.KEY, expect_key=classifier.KEY)
+    threads = torch.get_num_threads()  # the child runs with this process's count, as it does beside the server
+    cases = [
+        ("gaussian", 0.0, 0, ("median", "nl_means"), False),
+        ("gaussian", 0.5, 7, ("median", "nl_means"), False),
+        ("salt_pepper", 0.35, 3, ("tv",), False),
+        ("masking", 1.0, 11, (), False),
+        ("gaussian", 0.5, 0, ("median",), True),
+    ]
+    for i, (noise, factor, seed, base, feed_clean) in enumerate(cases):
+        clean = sample.images[i * 7].float().numpy() / 255  # (28, 28)
+        got = worker.run(req(clean, noise, factor, seed, base, feed_clean))
+        want = compare.compare(clean, noise, factor, seed, models, list(base), feed_clean, classifier=clf)
+        assert same(got, want), (noise, factor, seed, base, feed_clean)
+    assert torch.get_num_threads() == threads
+
+
+def test_weights_that_are_not_the_saved_file_are_refused_and_the_child_goes_on(worker, sample):
+    clean = sample.images[0].float().numpy() / 255
+    with pytest.raises(rowworker.Unavailable, match="not the ones asked for"):
+        worker.run(req(clean, shas=SHAS | {"conv_dae": "0" * 64}))  # a browser's own run, say
+    started = worker.started
+    assert worker.run(req(clean)).panels[0].key == "clean"
+    assert worker.started == started  # the same child answered
+
+
+def test_a_dead_child_is_replaced(worker, sample):
+    clean = sample.images[1].float().numpy() / 255
+    first = worker.run(req(clean))
+    worker._child.kill()
+    worker._child.wait()
+    started = worker.started
+    deadline = time.monotonic() + 120
+    while True:  # Unavailable until the new child has loaded; meanwhile the server computes in-process
+        try:
+            again = worker.run(req(clean))
+            break
+        except rowworker.Unavailable:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert worker.started == started + 1
+    assert same(first, again)
+
+
+def test_concurrent_sessions_each_get_their_own_row(worker, sample):
+    """Many server threads share one child: each answer is the one for its own request."""
+    asks = [(i % 8, seed) for i in range(48) for seed in (i,)]  # (digit, seed): 48 different rows
+    clean = [sample.images[i].float().numpy() / 255 for i in range(8)]
+    want = {(d, s): worker.run(req(clean[d], seed=s)) for d, s in asks}
+    got: dict[tuple[int, int], compare.Comparison] = {}
+
+    def ask(mine: list[tuple[int, int]]) -> None:
+        for d, s in mine:
+            got[(d, s)] = worker.run(req(clean[d], seed=s))
+
+    threads = [threading.Thread(target=ask, args=(asks[t::8],)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(got) == set(want)
+    assert all(same(got[a], want[a]) for a in asks)
