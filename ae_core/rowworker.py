@@ -22,6 +22,7 @@ import select
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 log = logging.getLogger("ae_lab.rowworker")
@@ -29,6 +30,25 @@ log = logging.getLogger("ae_lab.rowworker")
 MAX_MODELS = 16  # (key, sha256) pairs a child keeps loaded: three models and the classifier, and a few publishes
 TIMEOUT_S = 30.0  # a comparison takes milliseconds; a child silent this long is replaced
 READY = b"R"  # the child's first byte: imports done, requests welcome
+
+
+_workers: weakref.WeakSet = weakref.WeakSet()  # this process's RowWorkers, for children_cpu_s
+
+
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's live row-worker children (Linux; 0 elsewhere): the
+    server's own work, which the warm-up's governor counts with the server's."""
+    total = 0.0
+    for w in list(_workers):
+        child = w._child
+        if child is not None:
+            try:
+                with open(f"/proc/{child.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, ValueError, IndexError):
+                pass  # exited, or no /proc
+    return total
 
 
 class Unavailable(RuntimeError):
@@ -127,6 +147,7 @@ class RowWorker:
         self.started = 0  # children started, for tests and logs
         with self._lock:
             self._start()
+        _workers.add(self)
 
     def _start(self) -> None:
         import torch

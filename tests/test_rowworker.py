@@ -114,3 +114,12 @@ def test_concurrent_sessions_each_get_their_own_row(worker, sample):
         t.join()
     assert set(got) == set(want)
     assert all(same(got[a], want[a]) for a in asks)
+
+
+def test_the_childs_cpu_is_counted_for_its_server(worker, sample):
+    """children_cpu_s: the CPU that this process's row workers used (the warm-up's governor adds it to the server's)."""
+    clean = sample.images[2].float().numpy() / 255
+    before = rowworker.children_cpu_s()
+    for seed in range(60):
+        worker.run(req(clean, seed=seed))
+    assert rowworker.children_cpu_s() > before + 0.1  # 60 comparisons are several tenths of a second

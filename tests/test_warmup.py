@@ -158,3 +158,32 @@ def test_the_governor_pauses_the_child_while_the_server_is_busy_and_resumes_it_w
         gov.join(5)
         Child.stdin.close()
         os.close(r)
+
+
+def test_the_governor_counts_the_row_workers_cpu_as_the_servers(monkeypatch):
+    """A server whose comparisons run in its row worker is busy too, even when its own threads idle."""
+    import os
+    import select
+    import threading
+    import time
+
+    from ae_core import rowworker
+    from ui import warmup
+
+    t0 = time.monotonic()
+    monkeypatch.setattr(rowworker, "children_cpu_s", lambda: time.monotonic() - t0)  # a row worker at a whole core
+    r, w = os.pipe()
+
+    class Child:
+        stdin = os.fdopen(w, "wb")
+
+    done = threading.Event()
+    gov = threading.Thread(target=warmup._govern, args=(Child, done))
+    gov.start()
+    try:
+        assert select.select([r], [], [], 10)[0] and os.read(r, 1) == warmup.PAUSE
+    finally:
+        done.set()
+        gov.join(5)
+        Child.stdin.close()
+        os.close(r)

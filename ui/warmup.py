@@ -30,8 +30,8 @@ DEFAULT_NOISE, DEFAULT_FACTOR, DEFAULT_BASELINES = "gaussian", 0.5, ("median",) 
 
 # The child pauses while this server is busy with students. Even at SCHED_IDLE it slowed them: on 2 cores it shares
 # their caches and memory bandwidth (or a hyperthread's core), and 200 students on 2 replicas had p95 3.1 s with it
-# running against 0.38 s without (bench/capacity.py). Busy: the server's own threads used more than BUSY of a core
-# over the last GOVERN_S; it resumes below QUIET. One student's slider (~1% of a core) does not pause it.
+# running against 0.38 s without (bench/capacity.py). Busy: the server's threads and its row worker used more than
+# BUSY of a core over the last GOVERN_S; it resumes below QUIET. One student's slider (~1% of a core) does not pause it.
 GOVERN_S = 0.5  # how often the server's CPU use is read
 BUSY, QUIET = 0.25, 0.10  # share of one core: pause above, resume below
 PAUSE, GO = b"P", b"G"  # what the server writes to the child's stdin
@@ -110,9 +110,14 @@ def _listen() -> threading.Event:
 
 def _govern(child, done: threading.Event) -> None:
     """Pause the child while this server is busy, resume it when quiet (see BUSY)."""
-    paused, last = False, time.process_time()
+    from ae_core.rowworker import children_cpu_s
+
+    def cpu() -> float:  # this server's threads and its row worker (its comparisons)
+        return time.process_time() + children_cpu_s()
+
+    paused, last = False, cpu()
     while not done.wait(GOVERN_S):
-        now = time.process_time()
+        now = cpu()
         use, last = (now - last) / GOVERN_S, now  # cores' worth of this process's CPU over the last GOVERN_S
         want = use >= QUIET if paused else use > BUSY
         if want != paused:
