@@ -22,6 +22,7 @@ import select
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -30,6 +31,7 @@ log = logging.getLogger("ae_lab.rowworker")
 MAX_MODELS = 16  # (key, sha256) pairs a child keeps loaded: three models and the classifier, and a few publishes
 TIMEOUT_S = 30.0  # a comparison takes milliseconds; a child silent this long is replaced
 READY = b"R"  # the child's first byte: imports done, requests welcome
+RETRY_S = 60.0  # a child that died before saying ready is not started again sooner (no process storm)
 
 
 _workers: weakref.WeakSet = weakref.WeakSet()  # this process's RowWorkers, for children_cpu_s
@@ -139,11 +141,13 @@ class RowWorker:
     """The server's handle on its child: run(req) -> Comparison, one request at a time, or Unavailable. The child
     starts at once; until it has loaded torch and said so, run() raises Unavailable without waiting."""
 
-    def __init__(self, cwd: Path | None = None) -> None:
+    def __init__(self, cwd: Path | None = None, command: list[str] | None = None) -> None:
         self._cwd = cwd or Path(__file__).resolve().parent.parent
+        self._command = command or [sys.executable, "-m", "ae_core.rowworker"]
         self._lock = threading.Lock()  # one request on the pipe at a time; waiting here does not hold the GIL
         self._child: subprocess.Popen | None = None
         self._ready = False
+        self._retry_at = 0.0  # time.monotonic() before which no new child starts
         self.started = 0  # children started, for tests and logs
         with self._lock:
             self._start()
@@ -154,7 +158,7 @@ class RowWorker:
 
         env = os.environ | {"AE_LAB_THREADS": str(torch.get_num_threads())}  # the server's torch threads: same bits
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "ae_core.rowworker"],
+            self._command,
             cwd=self._cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -180,19 +184,30 @@ class RowWorker:
             return self._check()
 
     def _check(self) -> bool:
-        if self._child is None or self._child.poll() is not None:
+        if self._child is not None and self._child.poll() is not None:  # it died
             self._stop()
+            if not self._ready:  # before it ever loaded: something is wrong here, try again later
+                self._retry_at = time.monotonic() + RETRY_S
+        if self._child is None:
+            if time.monotonic() < self._retry_at:
+                return False
             self._start()
         if not self._ready and self._readable(0):
-            if self._child.stdout.read(1) != READY:
+            if self._child.stdout.read(1) != READY:  # it died while loading
                 self._stop()
+                self._retry_at = time.monotonic() + RETRY_S
                 return False
             self._ready = True
         return self._ready
 
     def run(self, req: tuple):
         with self._lock:
-            if not self._check():
+            try:
+                ready = self._check()
+            except OSError as e:  # no new process could start (limits): the server computes, and tries again later
+                log.warning("row worker cannot start (%s)", e)
+                raise Unavailable(type(e).__name__) from None
+            if not ready:
                 raise Unavailable("starting")
             child = self._child
             try:
@@ -203,8 +218,7 @@ class RowWorker:
                 status, value = pickle.load(child.stdout)  # our own child's answer: trusted
             except (OSError, EOFError, pickle.UnpicklingError) as e:  # TimeoutError is an OSError
                 log.warning("row worker failed (%s); starting a new one", type(e).__name__)
-                self._stop()
-                self._start()
+                self._stop()  # the next request starts a new one
                 raise Unavailable(type(e).__name__) from None
         if status != "ok":
             raise Unavailable(value)

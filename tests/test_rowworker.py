@@ -123,3 +123,24 @@ def test_the_childs_cpu_is_counted_for_its_server(worker, sample):
     for seed in range(60):
         worker.run(req(clean, seed=seed))
     assert rowworker.children_cpu_s() > before + 0.1  # 60 comparisons are several tenths of a second
+
+
+def test_a_child_that_cannot_load_is_not_restarted_on_every_request(sample):
+    """A child that dies before it is ready (a broken install, say) is retried after RETRY_S, not once per slider
+    move: the server computes the rows meanwhile."""
+    import sys
+
+    w = rowworker.RowWorker(command=[sys.executable, "-c", "import sys; sys.exit(3)"])
+    try:
+        w._child.wait(30)
+        clean = sample.images[0].float().numpy() / 255
+        for _ in range(5):
+            with pytest.raises(rowworker.Unavailable):
+                w.run(req(clean))
+        assert w.started == 1
+        w._retry_at = 0.0  # RETRY_S later
+        with pytest.raises(rowworker.Unavailable):
+            w.run(req(clean))
+        assert w.started == 2
+    finally:
+        w.close()

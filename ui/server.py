@@ -9,6 +9,7 @@ Per-browser and per-session state lives in ui/session.py.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -29,6 +30,7 @@ from ae_core.registry import MODELS  # noqa: E402
 from ae_core.rowworker import RowWorker  # noqa: E402
 
 configure_threads()
+log = logging.getLogger("ae_lab.server")
 
 CACHE_MB = int(os.environ.get("AE_LAB_CACHE_MB", 1024))  # cap on the Scoreboard and Inside results kept in memory
 ROW_CACHE_MB = int(os.environ.get("AE_LAB_ROW_CACHE_MB", 128))  # playground rows: about 60 KB each
@@ -50,9 +52,13 @@ def one_at_a_time(compute):
 def row_worker() -> RowWorker | None:
     """The child process that computes playground rows with the saved weights (ae_core/rowworker.py), started with the
     first page; None when AE_LAB_ROW_WORKER=0."""
-    if os.environ.get("AE_LAB_ROW_WORKER", "1").strip().lower() in ("0", "false", "no", "off"):
+    if os.environ.get("AE_LAB_ROW_WORKER", "1").strip().lower() in ("0", "false", "no", "off") or os.name == "nt":
+        return None  # off, or Windows, whose pipes select() cannot wait on
+    try:
+        return RowWorker()
+    except OSError as e:  # no child process here: every row is computed in the server, as before
+        log.warning("No row worker (%s); rows are computed in the server.", e)
         return None
-    return RowWorker()
 
 
 @st.cache_resource(show_spinner=False)
