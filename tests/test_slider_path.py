@@ -65,3 +65,26 @@ def test_back_to_mnist_after_drawing_in_fragment_runs_only(app_url):
         assert s.html(ROW) == before and "digit=12" in s.query  # the same digit as before the detour
         run = s.set("pg_class", 4)
         assert run.ok and s.html(ROW) != before
+
+
+def test_rows_from_the_row_worker_equal_the_servers_own(app_url):
+    """The shared server computes new rows in its row worker (ae_core/rowworker.py); a server without one computes
+    them itself. Every row, HTML and PNGs included, is the same byte for byte."""
+    from harness import browser, procs
+
+    with browser.streamlit_server(env={"AE_LAB_ROW_WORKER": "0", "AE_LAB_SWEEP_DIGITS": "200"}) as plain:
+        with stclient.Session(app_url) as first:
+            assert first.open(query="digit=5").ok  # the first page starts the worker, if no test has yet
+        server = procs.server_pids([int(app_url.rsplit(":", 1)[1])])
+        worker = [p for p in procs.with_row_workers(server) if p not in server]
+        assert len(worker) == 1
+        before = procs.cpu_s(worker)
+        for digit, seed in ((7, 4321), (612, 4322)):  # seeds no other test uses: nothing cached
+            q = f"digit={digit}&factor=0.5&seed={seed}"
+            with stclient.Session(app_url) as a, stclient.Session(plain) as b:  # the URL is read on a first run
+                assert a.open(query=q).ok and b.open(query=q).ok
+                assert a.html(ROW) == b.html(ROW)
+                for factor in (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0):
+                    assert a.set("pg_factor", factor).ok and b.set("pg_factor", factor).ok
+                    assert a.html(ROW) == b.html(ROW), (digit, factor)
+    assert procs.cpu_s(worker) > before  # the rows above came from the worker
