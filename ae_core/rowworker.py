@@ -85,8 +85,12 @@ def _loader():
     def model(key: str, sha: str, folder: str):
         found = loaded.get((key, sha))
         if found is None:
+            # Not the saved file (a browser's own run) or a default that changed since the server read it: the
+            # server computes. The sidecar is read first, so such a request costs no tensor load.
+            if (store.read_sidecar(key, Path(folder)) or {}).get("sha256") != sha:
+                raise LookupError(f"{key}: the saved weights are not the ones asked for")
             sidecar, found = store.load(key, Path(folder), expect_key=key)
-            if sidecar.get("sha256") != sha:  # the default changed since the server read it: let the server compute
+            if sidecar.get("sha256") != sha:  # replaced in between
                 raise LookupError(f"{key}: the saved weights are not the ones asked for")
             if len(loaded) >= MAX_MODELS:
                 loaded.clear()

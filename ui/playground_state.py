@@ -144,14 +144,13 @@ def comparison(
 
     def compute() -> Comparison:
         args = (clean, ss.pg_noise, ss.pg_factor, ss.pg_seed, {k: models[k] for k in run}, ss.pg_baselines, feed_clean)
-        saved = {k: sidecar["sha256"] for k, (sidecar, _) in server.default_models()[0].items()}
         worker = server.row_worker()
-        if worker is not None and all(shas.get(k) == saved.get(k) for k in run):  # saved weights: the child has them
+        if worker is not None:  # it computes with the saved weights files and refuses any other sha256
             req = rowworker.request(*args[:4], [(k, shas[k]) for k in run], *args[5:], key[-1], store.WEIGHTS_DIR)
             try:
                 return worker.run(req)
             except rowworker.Unavailable:
-                pass  # starting, or the saved weights changed under it: compute here, the same bits
+                pass  # starting, or weights that are not the saved files (this browser's run): compute here
         return server.one_at_a_time(lambda: compare.compare(*args, classifier=clf[1] if clf else None))
 
     def html(cmp: Comparison) -> str:
