@@ -16,6 +16,7 @@ with one log line, when the shipped weights or the full MNIST test set are missi
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -80,13 +81,17 @@ def _here(jobs: list, go: threading.Event | None = None):
     """(what, key, value()) for every job computed in this process, then the speeds (key None). With `go`, each job
     and each of its steps first waits until go is set (the child's pause)."""
 
-    def wait(*_) -> None:
+    def wait(*_) -> None:  # also each job's progress callback: a step waits there
         if go is not None:
             go.wait()
 
+    def run(compute):
+        wait()
+        return compute(wait)
+
     for what, key, compute in jobs:
-        yield what, key, lambda c=compute: (wait(), c(wait))[1]
-    yield "training speeds", None, lambda: (wait(), _speeds())[1]
+        yield what, key, functools.partial(run, compute)
+    yield "training speeds", None, functools.partial(run, lambda _progress: _speeds())
 
 
 def _listen() -> threading.Event:
