@@ -143,15 +143,21 @@ def comparison(
     )
 
     def compute() -> Comparison:
-        args = (clean, ss.pg_noise, ss.pg_factor, ss.pg_seed, {k: models[k] for k in run}, ss.pg_baselines, feed_clean)
+        noise, factor, seed, base = ss.pg_noise, ss.pg_factor, ss.pg_seed, ss.pg_baselines
         worker = server.row_worker()
-        if worker is not None:  # it computes with the saved weights files and refuses any other sha256
-            req = rowworker.request(*args[:4], [(k, shas[k]) for k in run], *args[5:], key[-1], store.WEIGHTS_DIR)
+        if worker is not None and all(shas.get(k) for k in run):  # it loads saved files by sha256, refuses others
+            named = [(k, shas[k]) for k in run]
+            req = rowworker.request(clean, noise, factor, seed, named, base, feed_clean, key[-1], store.WEIGHTS_DIR)
             try:
                 return worker.run(req)
             except rowworker.Unavailable:
                 pass  # starting, or weights that are not the saved files (this browser's run): compute here
-        return server.one_at_a_time(lambda: compare.compare(*args, classifier=clf[1] if clf else None))
+        nets = {k: models[k] for k in run}
+        return server.one_at_a_time(
+            lambda: compare.compare(
+                clean, noise, factor, seed, nets, base, feed_clean, classifier=clf[1] if clf else None
+            )
+        )
 
     def html(cmp: Comparison) -> str:
         return panels.row_html(cmp, show_residuals, feed_clean)
