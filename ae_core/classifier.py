@@ -64,7 +64,7 @@ def train_classifier(
         batch_size=128,
         epochs=epochs,
         device=dev,
-        precision=precision.resolve(prec, dev),
+        precision=precision.resolve(prec, dev, cuda_gain=False),  # one-cycle: eager steps
         gen=torch.Generator(device=dev).manual_seed(seed),
         lr=lr,
     )
@@ -75,7 +75,7 @@ def train_classifier(
 
 def main(argv: list[str] | None = None) -> int:
     from . import store
-    from .device import configure_threads
+    from .device import configure_cuda, configure_threads
 
     p = argparse.ArgumentParser(prog="python -m ae_core.classifier", description=__doc__)
     p.add_argument("--epochs", type=int, default=4)
@@ -84,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     a = p.parse_args(argv)
     try:
-        prec = precision.resolve(a.precision, resolve(a.device))  # a missing GPU is a usage error
+        prec = precision.resolve(a.precision, resolve(a.device), cuda_gain=False)  # a missing GPU is a usage error
     except ValueError as e:
         p.error(str(e))
     configure_threads()
+    configure_cuda()
     t0 = time.perf_counter()
     train_set, test = load_mnist(train=True), load_mnist(train=False)
     model = train_classifier(train_set, a.epochs, device=a.device, prec=a.precision)

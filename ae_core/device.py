@@ -43,3 +43,12 @@ def configure_threads() -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(max(1, n))
     return n
+
+
+def configure_cuda() -> None:
+    """Start-up setting of a process that may train on a CUDA GPU: cuDNN's deterministic algorithms, so that the same
+    seed gives the same run there (with its default ones, two Conv DAE runs drift apart: bench/gpu_variants.py and
+    README, "Training speed"). Process-wide, so it is set once at start-up (server, CLI, bench), never by a request.
+    It changes nothing on the CPU."""
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False  # its timing-based choice of algorithm would differ between runs

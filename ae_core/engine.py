@@ -16,6 +16,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from . import graphs
 from . import precision as prec
 from .messages import Message
 
@@ -66,15 +67,15 @@ class Loop:
     lr: float  # named in the divergence message
     validate: Callable[[], float | None] | None = None  # None = stopped during validation
     sync_every: int = 10  # batches between host reads of the loss (progress and NaN checks)
+    graphs: bool = False  # replay full batches as one CUDA graph where graphs.usable (the optimizer is capturable)
 
     @property
     def batches(self) -> int:
         return math.ceil(self.n / self.batch_size)
 
 
-def step(loop: Loop, idx: torch.Tensor) -> torch.Tensor:
-    """One optimiser step on the examples `idx`; returns the batch's summed loss, still on the device."""
-    x, target = loop.batch(idx)
+def update(loop: Loop, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Forward, loss, backward and the optimiser step on one batch; its mean loss (the part a CUDA graph captures)."""
     if loop.precision == "bf16":
         with prec.autocast(loop.device, loop.precision):
             out = loop.model(x).float()  # the loss in fp32
@@ -84,9 +85,22 @@ def step(loop: Loop, idx: torch.Tensor) -> torch.Tensor:
     loop.opt.zero_grad(set_to_none=True)
     loss.backward()
     loop.opt.step()
+    return loss
+
+
+def step(loop: Loop, idx: torch.Tensor) -> torch.Tensor:
+    """One optimiser step on the examples `idx`; returns the batch's summed loss, still on the device."""
+    loss = update(loop, *loop.batch(idx))
     if loop.sched is not None:
         loop.sched.step()
     return loss.detach() * len(idx)
+
+
+def stepper(loop: Loop) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The run's step function, idx -> summed loss: a captured CUDA graph where the loop allows it, else `step`."""
+    if loop.graphs and graphs.usable(loop.device, loop.sched):
+        return graphs.CapturedStep(loop, update)
+    return lambda idx: step(loop, idx)
 
 
 def _check(value: float, loop: Loop, epoch: int, first: int, last: int) -> None:
@@ -104,8 +118,12 @@ def _check(value: float, loop: Loop, epoch: int, first: int, last: int) -> None:
         )
 
 
-def epoch(loop: Loop, number: int, started: float, on_progress=None, stop: StopFlag | None = None) -> float | None:
-    """Train one epoch (the run began at perf_counter `started`); its mean loss, or None when stopped part-way."""
+def epoch(
+    loop: Loop, number: int, started: float, on_progress=None, stop: StopFlag | None = None, run_step=None
+) -> float | None:
+    """Train one epoch (the run began at perf_counter `started`); its mean loss, or None when stopped part-way.
+    `run_step` is the run's `stepper`, kept across epochs so that a captured graph is captured once."""
+    run_step = run_step if run_step is not None else stepper(loop)
     loop.model.train()
     perm = torch.randperm(loop.n, generator=loop.gen, device=loop.device)  # (n,)
     total, window = 0.0, torch.zeros((), device=loop.device)
@@ -114,7 +132,7 @@ def epoch(loop: Loop, number: int, started: float, on_progress=None, stop: StopF
         if stop is not None and stop.is_set():
             return None
         idx = perm[b * loop.batch_size : (b + 1) * loop.batch_size]
-        window += step(loop, idx)
+        window += run_step(idx)
         done += len(idx)
         if (b + 1) % loop.sync_every == 0 or b + 1 == loop.batches:
             value = float(window)  # the one host sync per window
@@ -141,9 +159,10 @@ def fit(
     history: list[EpochStats] = []
     last_good = _snapshot(loop.model)
     started = time.perf_counter()
+    run_step = stepper(loop)
     for number in range(1, loop.epochs + 1):
         t0 = time.perf_counter()
-        train_loss = epoch(loop, number, started, on_progress, stop)
+        train_loss = epoch(loop, number, started, on_progress, stop, run_step)
         if train_loss is None:
             break
         loop.model.eval()

@@ -22,6 +22,9 @@ class ModelSpec:
     recipe: TrainConfig  # the tutorial's own training recipe (the in-app "Tutorial" preset)
     params: int  # expected parameter count, checked by the tests
     improved: TrainConfig  # ae-lab's recipe for the shipped weights: same net, one-cycle schedule
+    # Whether precision "auto" may pick bf16 on CUDA: measured faster than fp32 there (captured step, batch 128, H200:
+    # bench/gpu.py) for the convolutions only; the dense models' small matmuls gain nothing (0.94-1.29x, noise).
+    cuda_bf16: bool = False
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -63,6 +66,7 @@ MODELS: dict[str, ModelSpec] = {
             TrainConfig(epochs=10, lr=0.001, noise_factor=0.5),
             121_281,
             TrainConfig(epochs=24, lr=4e-3, noise_factor=0.5, schedule="onecycle", val_split=0.0),
+            cuda_bf16=True,
         ),
     )
 }

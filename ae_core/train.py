@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import engine, noise
+from . import engine, graphs, noise
 from . import precision as prec
 from .config import TrainConfig
 from .data import Digits, load_mnist, to_float
@@ -34,6 +34,7 @@ class TrainResult:
     device: str = "cpu"
     dataset: str = ""
     precision: str = "fp32"  # what ran: config "auto" resolved on this device
+    cuda_graph: bool = False  # whether full batches were replayed as one captured CUDA graph
 
     @property
     def epochs_done(self) -> int:
@@ -61,15 +62,27 @@ def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps: int):
     return None
 
 
-def _optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+def _optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device, graphed: bool) -> torch.optim.Optimizer:
     # The fused kernel updates every parameter in one pass: fewer launches on GPU, less overhead per step on CPU.
+    # A step inside a CUDA graph must keep its step count on the device (capturable).
     Opt = torch.optim.AdamW if cfg.weight_decay > 0 else torch.optim.Adam
-    return Opt(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=device.type in ("cpu", "cuda"))
+    fused = device.type in ("cpu", "cuda")
+    return Opt(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused, capturable=graphed)
+
+
+def _graphed(cfg: TrainConfig, device: torch.device, allowed: bool) -> bool:
+    """CUDA graphs for the step: on CUDA, with a constant learning rate (ae_core/graphs.py says why)."""
+    return allowed and cfg.schedule == "constant" and graphs.usable(device, None)
 
 
 def _channels_last(key: str, device: torch.device) -> bool:
-    # Measured in bench/train_throughput.py: faster for the conv model on CPU.
-    return key == "conv_dae" and device.type == "cpu"
+    # Measured faster for the conv model on CPU (bench/train_throughput.py) and on CUDA (bench/gpu_variants.py).
+    return key == "conv_dae" and device.type in ("cpu", "cuda")
+
+
+def resolved_precision(key: str, cfg: TrainConfig, device: torch.device, cuda_graphs: bool = True) -> str:
+    """What a run of model `key` with `cfg` on `device` trains in: "auto" resolved for the model and its step."""
+    return prec.resolve(cfg.precision, device, cuda_gain=spec(key).cuda_bf16 and _graphed(cfg, device, cuda_graphs))
 
 
 def _denoising_batches(images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, fmt):
@@ -110,8 +123,10 @@ def train(
     on_epoch: Callable[[EpochStats, nn.Module], None] | None = None,
     stop: StopFlag | None = None,
     progress_every: int = 10,
+    cuda_graphs: bool = True,
 ) -> TrainResult:
-    """Train model `key` with `cfg`; data defaults to the 60k MNIST training set."""
+    """Train model `key` with `cfg`; data defaults to the 60k MNIST training set. `cuda_graphs=False` keeps a CUDA
+    run's steps eager (for comparison: bench/gpu.py, tests/test_gpu.py)."""
     spec(key)  # fail fast on an unknown key
     device = resolve(cfg.device)
     data = data if data is not None else load_mnist(train=True)
@@ -120,9 +135,10 @@ def train(
     model = build(key, cfg.seed).to(device, memory_format=fmt)
     images = data.images[tr_idx].to(device)  # (n, 28, 28) uint8, resident for the whole run
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)  # shuffling and training noise
+    graphed = _graphed(cfg, device, cuda_graphs)
     loop = engine.Loop(
         model=model,
-        opt=(opt := _optimizer(model, cfg, device)),
+        opt=(opt := _optimizer(model, cfg, device, graphed)),
         sched=_scheduler(opt, cfg, cfg.epochs * math.ceil(len(images) / cfg.batch_size)),
         batch=_denoising_batches(images, cfg, gen, fmt),
         loss=bce,
@@ -130,17 +146,18 @@ def train(
         batch_size=cfg.batch_size,
         epochs=cfg.epochs,
         device=device,
-        precision=prec.resolve(cfg.precision, device),
+        precision=resolved_precision(key, cfg, device, cuda_graphs),
         gen=gen,
         lr=cfg.lr,
         validate=_validator(model, data.images[va_idx].to(device), cfg, fmt, stop) if len(va_idx) else None,
         sync_every=progress_every,
+        graphs=graphed,
     )
     history, last_good = engine.fit(loop, on_progress, on_epoch, stop)
     model.load_state_dict(last_good)
     model = model.to("cpu", memory_format=torch.contiguous_format).eval()
-    result = TrainResult(key, cfg, model, history, len(history) < cfg.epochs, str(device), data.source, loop.precision)
-    return result
+    stopped = len(history) < cfg.epochs
+    return TrainResult(key, cfg, model, history, stopped, str(device), data.source, loop.precision, graphed)
 
 
 def run_meta(result: TrainResult, recipe: str = "custom") -> dict:
@@ -163,16 +180,17 @@ def run_meta(result: TrainResult, recipe: str = "custom") -> dict:
     }
 
 
-def measure_rate(key: str, cfg: TrainConfig, batches: int = 4) -> float:
+def measure_rate(key: str, cfg: TrainConfig, batches: int = 4, cuda_graphs: bool = True) -> float:
     """Training images/s of the real training step for this model and config here, on one batch of random digits."""
     device = resolve(cfg.device)
+    graphed = _graphed(cfg, device, cuda_graphs)
     fmt = torch.channels_last if _channels_last(key, device) else torch.contiguous_format
     model = build(key).to(device, memory_format=fmt)
     gen = torch.Generator(device=device).manual_seed(0)
     images = torch.randint(0, 256, (cfg.batch_size, 28, 28), dtype=torch.uint8, generator=torch.Generator()).to(device)
     loop = engine.Loop(
         model=model,
-        opt=_optimizer(model, cfg, device),
+        opt=_optimizer(model, cfg, device, graphed),
         sched=None,
         batch=_denoising_batches(images, cfg, gen, fmt),
         loss=bce,
@@ -180,14 +198,17 @@ def measure_rate(key: str, cfg: TrainConfig, batches: int = 4) -> float:
         batch_size=cfg.batch_size,
         epochs=1,
         device=device,
-        precision=prec.resolve(cfg.precision, device),
+        precision=resolved_precision(key, cfg, device, cuda_graphs),
         gen=gen,
         lr=cfg.lr,
+        graphs=graphed,
     )
     idx = torch.arange(cfg.batch_size, device=device)  # (B,)
-    float(engine.step(loop, idx))  # warms up kernels and allocations
+    run_step = engine.stepper(loop)
+    for _ in range(graphs.WARMUP_STEPS + 1 if graphed else 1):
+        float(run_step(idx))  # warms up kernels and allocations (and captures the graph)
     t0 = time.perf_counter()
-    total = sum(engine.step(loop, idx) for _ in range(batches))
+    total = sum(run_step(idx) for _ in range(batches))
     float(total)  # waits for the device
     return batches * cfg.batch_size / (time.perf_counter() - t0)
 
@@ -225,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     from . import store
     from .config import NOISE_TYPES, PRECISIONS, SCHEDULES
     from .data import DatasetUnavailable
+    from .device import configure_cuda
     from .evaluate import evaluate
     from .registry import MODELS
 
@@ -262,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(e))
     if a.out.exists() and not a.out.is_dir():
         p.error(f"--out {a.out} is not a folder")
+    configure_cuda()
     bar = tqdm(total=cfg.epochs, unit="epoch", desc=s.name)
 
     def on_progress(pr: Progress) -> None:

@@ -31,19 +31,22 @@ from ae_core.train import bce, train  # noqa: E402
 TARGETS = {"basic_ae": (4.0, None), "dense_dae": (5.0, None), "conv_dae": (1.8, 3.0)}
 
 
-def tutorial_loop(key: str, n_images: int) -> float:
-    """The way the tutorial (and most PyTorch ports of it) feed data: per-sample PIL -> ToTensor."""
+def tutorial_loop(key: str, n_images: int, device: str = "cpu") -> float:
+    """The way the tutorial (and most PyTorch ports of it) feed data: per-sample PIL -> ToTensor, each batch copied
+    to the device."""
     from torchvision import datasets, transforms
 
     root = next(r for r in data._candidate_roots() if data._has_raw(r, True))
     ds = datasets.MNIST(str(root), train=True, download=False, transform=transforms.ToTensor())
     loader = DataLoader(ds, batch_size=128, shuffle=True)
-    model = build(key)
+    model = build(key).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     factor = MODELS[key].recipe.noise_factor
     seen, t0 = 0, None
     for i, (x, _) in enumerate(loader):
+        x = x.to(device)
         if i == 2:
+            _sync(device)  # the warm-up batches finished
             t0, seen = time.perf_counter(), 0  # skip warm-up batches
         noisy = (x + factor * torch.randn_like(x)).clamp(0, 1)
         loss = bce(model(noisy), x)
@@ -53,7 +56,13 @@ def tutorial_loop(key: str, n_images: int) -> float:
         seen += len(x)
         if t0 is not None and seen >= n_images:
             break
+    _sync(device)
     return seen / (time.perf_counter() - t0)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
 
 
 def ours(key: str, n_images: int, prec: str) -> float:

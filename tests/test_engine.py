@@ -40,6 +40,9 @@ def test_auto_on_cuda_needs_compute_capability_8(monkeypatch, cc, expected):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: asked.append(device) or cc)
     assert precision.resolve("auto", torch.device("cuda", 1)) == expected
     assert asked == [torch.device("cuda", 1)]  # the training device's own capability, not the current device's
+    # Where bf16 gains nothing on CUDA (a dense model, or an eager step), auto is fp32; an asked bf16 is kept.
+    assert precision.resolve("auto", torch.device("cuda", 1), cuda_gain=False) == "fp32"
+    assert precision.resolve("bf16", torch.device("cuda", 1), cuda_gain=False) == "bf16"
 
 
 @pytest.mark.parametrize(("newer", "expected"), [(True, "bf16"), (False, "fp32")])

@@ -11,12 +11,12 @@ import json
 import threading
 import zipfile
 
-from ae_core import precision, store
+from ae_core import store
 from ae_core.config import TrainConfig
 from ae_core.device import resolve
 from ae_core.jobs import Job, JobManager
 from ae_core.registry import MODELS
-from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate
+from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate, resolved_precision
 from ui import classroom, server, session, text
 from ui.i18n import N_, _, model_name, ngettext, noise_label, tr
 
@@ -231,7 +231,7 @@ def precision_of(job: Job) -> str:
     if job.result is not None:
         return job.result.precision
     try:
-        return precision.resolve(job.config.precision, resolve(job.config.device))
+        return resolved_precision(job.key, job.config, resolve(job.config.device))
     except ValueError:  # a device this server lacks: the run will fail with that message
         return job.config.precision
 

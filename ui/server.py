@@ -22,7 +22,7 @@ os.environ.setdefault("AE_LAB_THREADS", "1")
 
 from ae_core import classifier, data, store  # noqa: E402
 from ae_core.cache import ComputeCache  # noqa: E402
-from ae_core.device import configure_threads  # noqa: E402
+from ae_core.device import configure_cuda, configure_threads  # noqa: E402
 from ae_core.jobs import JobManager  # noqa: E402
 from ae_core.messages import Message, of  # noqa: E402
 from ae_core.quota import Limits  # noqa: E402
@@ -30,6 +30,7 @@ from ae_core.registry import MODELS  # noqa: E402
 from ae_core.rowworker import RowWorker  # noqa: E402
 
 configure_threads()
+configure_cuda()  # the same seed, the same run on a GPU (a start-up setting, like the threads)
 log = logging.getLogger("ae_lab.server")
 
 CACHE_MB = int(os.environ.get("AE_LAB_CACHE_MB", 1024))  # cap on the Scoreboard and Inside results kept in memory
