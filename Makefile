@@ -48,7 +48,7 @@ fuzz: $(VENV)/.dev
 # time and runs the fast tests that reach each change. One torch thread, so forked test runs never hang in OpenMP.
 # About 45 minutes on 2 cores for these; MUTATE_MODULES="ui.lesson" runs another (README, "Tests", says which are
 # left out and why). Scores: tests/mutation/scores.md.
-MUTATE_MODULES ?= ae_core.config ae_core.quota ae_core.noise ae_core.cache ae_core.precision ui.throttle ui.text
+MUTATE_MODULES ?= ae_core.config serve.quota ae_core.noise serve.cache ae_core.precision serve.throttle ui.text
 mutate: $(VENV)/.dev
 	AE_LAB_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE_MODULES),"$(m).*")
 	$(PY) tests/mutation/report.py --write

@@ -20,9 +20,9 @@ def server_pids(ports: list[int]) -> list[int]:
 
 
 def with_row_workers(pids: list[int]) -> list[int]:
-    """These servers and their row-worker children (ae_core/rowworker.py), whose CPU and memory serve the same moves.
+    """These servers and their row-worker children (serve/rowworker.py), whose CPU and memory serve the same moves.
     Call it after a first page: a server starts its row worker then."""
-    out = subprocess.run(["pgrep", "-f", "ae_core.rowworker"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-f", "serve.rowworker"], capture_output=True, text=True)
     kids = []
     for pid in (int(x) for x in out.stdout.split()):
         with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:

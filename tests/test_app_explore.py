@@ -161,7 +161,7 @@ def _guards_in_a_lesson():
     drops a disabled button's click, so the server-side guard is the second line, and it is tested on its own)."""
     import streamlit as st
 
-    from ae_core.jobs import uploaded_job
+    from serve.jobs import uploaded_job
     from tests.reliability.test_concurrency import dense_upload
     from ui import jobs, lesson
 

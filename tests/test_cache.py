@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae_core.cache import ComputeCache, nbytes
+from serve.cache import ComputeCache, nbytes
 
 
 def test_different_keys_compute_at_the_same_time():

@@ -137,7 +137,7 @@ def test_the_sidebar_estimate_is_within_2x_of_a_quick_run(key):
     """The sidebar's number for the Quick preset against the wall time of that very job (training on the real 60k
     set, validation, scoring the test set), from submit to finish."""
     from ae_core.data import load_mnist, test_digits
-    from ae_core.jobs import JobManager
+    from serve.jobs import JobManager
     from ui.jobs import preset_config
 
     cfg = preset_config(key, "quick")

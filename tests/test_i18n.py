@@ -11,9 +11,10 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
-from ae_core import preprocess, quota
+from ae_core import preprocess
 from ae_core.messages import Message, of
 from harness.a11y import english_left
+from serve import quota
 from tests.conftest import needs_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +125,7 @@ def test_ae_core_messages_keep_their_english_and_are_shown_in_chinese():
 
 def test_quota_message_is_the_same_english_as_before_and_a_message():
     from ae_core.config import TrainConfig
-    from ae_core.jobs import Limits
+    from serve.jobs import Limits
 
     limits = Limits(max_run_images=1000)
     with pytest.raises(quota.QuotaExceeded) as e:

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from ae_core.config import TrainConfig
-from ae_core.jobs import JobManager, JobRefused
 from ae_core.registry import build
+from serve.jobs import JobManager, JobRefused
 
 TINY = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=512, val_split=0.125, device="cpu")
 LONG = TINY.replace(epochs=200, train_size=1000)
@@ -110,8 +110,8 @@ def test_training_never_mutates_a_shared_model(manager):
 def uploaded(key="dense_dae", seed=0):
     """A finished job holding weights, as the Train page's upload makes it."""
     from ae_core import store
-    from ae_core.jobs import Job
     from ae_core.train import TrainResult
+    from serve.jobs import Job
 
     model = build(key, seed)
     job = Job("", key, TINY, owner="", label=f"upload seed {seed}", state="done", uploaded=True)

@@ -1,4 +1,4 @@
-"""A fair share for every browser (ae_core/quota.py through the job manager): per-browser caps, the run-size cap,
+"""A fair share for every browser (serve/quota.py through the job manager): per-browser caps, the run-size cap,
 the server-wide bound on held weights, the bound on remembered browsers, and Forget this browser."""
 
 import time
@@ -6,8 +6,8 @@ import time
 import pytest
 
 from ae_core.config import TrainConfig
-from ae_core.jobs import JobManager, JobRefused, Limits
-from ae_core.quota import QuotaExceeded, held, nbytes, run_images
+from serve.jobs import JobManager, JobRefused, Limits
+from serve.quota import QuotaExceeded, held, nbytes, run_images
 from tests.test_jobs import uploaded, wait_for
 
 TINY = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=512, val_split=0.125, device="cpu")
@@ -146,7 +146,7 @@ def linear(n_out: int):
 
 
 def test_admit_counts_only_running_and_waiting_runs_and_says_so():
-    from ae_core.quota import admit
+    from serve.quota import admit
 
     limits = Limits(running_per_owner=1, queued_per_owner=2)
     finished = [job(state="done") for _ in range(5)] + [job(state="stopped"), job(owner="b", state="running")]
@@ -161,7 +161,7 @@ def test_admit_counts_only_running_and_waiting_runs_and_says_so():
 
 
 def test_the_run_size_cap_is_inclusive_and_its_message_says_how_to_fit():
-    from ae_core.quota import admit
+    from serve.quota import admit
 
     limits = Limits(max_run_images=10 * 512)
     admit([], "a", TINY.replace(epochs=10), limits, capped=True)  # exactly at the cap: allowed
@@ -185,7 +185,7 @@ def test_bytes_are_weights_plus_previews_and_shared_weights_count_once():
 
 
 def test_eviction_drops_the_idlest_browsers_oldest_runs_until_under_the_bound():
-    from ae_core.quota import to_evict
+    from serve.quota import to_evict
 
     shared = linear(10)  # 400 bytes, held by two browsers
     jobs = [
@@ -209,7 +209,7 @@ def test_eviction_drops_the_idlest_browsers_oldest_runs_until_under_the_bound():
 
 
 def test_the_idlest_browsers_past_the_bound_are_forgotten_never_a_busy_one():
-    from ae_core.quota import owners_to_forget
+    from serve.quota import owners_to_forget
 
     seen = {"a": 5.0, "b": 1.0, "c": 3.0, "d": 2.0}
     assert owners_to_forget(seen, set(), limit=4) == []  # at the bound

@@ -1,4 +1,4 @@
-"""The row worker (ae_core/rowworker.py): playground comparisons in a child process, bit for bit the server's."""
+"""The row worker (serve/rowworker.py): playground comparisons in a child process, bit for bit the server's."""
 
 import threading
 import time
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from ae_core import classifier, compare, rowworker, store
+from ae_core import classifier, compare, store
 from ae_core.registry import MODELS
+from serve import rowworker
 
 SHAS = {k: store.read_sidecar(k)["sha256"] for k in [*MODELS, classifier.KEY]}
 

@@ -68,7 +68,7 @@ def test_back_to_mnist_after_drawing_in_fragment_runs_only(app_url):
 
 
 def test_rows_from_the_row_worker_equal_the_servers_own(app_url):
-    """The shared server computes new rows in its row worker (ae_core/rowworker.py); a server without one computes
+    """The shared server computes new rows in its row worker (serve/rowworker.py); a server without one computes
     them itself. Every row, HTML and PNGs included, is the same byte for byte."""
     from harness import browser, procs
 

@@ -1,9 +1,9 @@
-"""The teacher key's per-browser slow-down (ui/throttle.py), on a fake clock."""
+"""The teacher key's per-browser slow-down (serve/throttle.py), on a fake clock."""
 
 import threading
 import time
 
-from ui.throttle import KeyThrottle, Policy
+from serve.throttle import KeyThrottle, Policy
 
 
 class Clock:

@@ -167,7 +167,7 @@ def test_the_governor_counts_the_row_workers_cpu_as_the_servers(monkeypatch):
     import threading
     import time
 
-    from ae_core import rowworker
+    from serve import rowworker
     from ui import warmup
 
     t0 = time.monotonic()

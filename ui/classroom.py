@@ -5,7 +5,7 @@ Set AE_LAB_CLASSROOM=1 on the server (every shipped container, compose, Kubernet
 the teacher a credential:
 - a key of at least 16 characters in AE_LAB_TEACHER_KEY, or in a file named by AE_LAB_TEACHER_KEY_FILE (Docker and
   Kubernetes secrets). A shorter key is refused when the server starts, with one log line, and the defaults stay
-  read-only. Wrong attempts are slowed per browser (ui/throttle.py) and logged without the typed text;
+  read-only. Wrong attempts are slowed per browser (serve/throttle.py) and logged without the typed text;
 - and/or, where Streamlit's OIDC login (st.login, an [auth] section in secrets.toml) is configured, the logged-in
   users whose e-mail is listed in AE_LAB_TEACHER_EMAILS (comma-separated).
 With classroom mode on and no usable credential, nobody can change the defaults from the app (the CLI still can).
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from serve.throttle import KeyThrottle
 from ui.i18n import _, gap
-from ui.throttle import KeyThrottle
 
 MIN_KEY_CHARS = 16  # a random 16-character key is out of reach of online guessing, even from many browsers
 log = logging.getLogger("ae_lab.classroom")

@@ -14,9 +14,9 @@ import zipfile
 from ae_core import store
 from ae_core.config import TrainConfig
 from ae_core.device import resolve
-from ae_core.jobs import Job, JobManager
 from ae_core.registry import MODELS
 from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate, resolved_precision
+from serve.jobs import Job, JobManager
 from ui import classroom, server, session, text
 from ui.i18n import N_, _, model_name, ngettext, noise_label, tr
 

@@ -8,9 +8,10 @@ import secrets
 import numpy as np
 import streamlit as st
 
-from ae_core import compare, rowworker, store
+from ae_core import compare, store
 from ae_core.compare import Comparison
 from ae_core.data import Digits
+from serve import rowworker
 from ui import panels, params, server, session
 from ui.i18n import current
 

@@ -21,13 +21,13 @@ import streamlit as st
 os.environ.setdefault("AE_LAB_THREADS", "1")
 
 from ae_core import classifier, data, store  # noqa: E402
-from ae_core.cache import ComputeCache  # noqa: E402
 from ae_core.device import configure_cuda, configure_threads  # noqa: E402
-from ae_core.jobs import JobManager  # noqa: E402
 from ae_core.messages import Message, of  # noqa: E402
-from ae_core.quota import Limits  # noqa: E402
 from ae_core.registry import MODELS  # noqa: E402
-from ae_core.rowworker import RowWorker  # noqa: E402
+from serve.cache import ComputeCache  # noqa: E402
+from serve.jobs import JobManager  # noqa: E402
+from serve.quota import Limits  # noqa: E402
+from serve.rowworker import RowWorker  # noqa: E402
 
 configure_threads()
 configure_cuda()  # the same seed, the same run on a GPU (a start-up setting, like the threads)
@@ -51,7 +51,7 @@ def one_at_a_time(compute):
 
 @st.cache_resource(show_spinner=False)
 def row_worker() -> RowWorker | None:
-    """The child process that computes playground rows with the saved weights (ae_core/rowworker.py), started with the
+    """The child process that computes playground rows with the saved weights (serve/rowworker.py), started with the
     first page; None when AE_LAB_ROW_WORKER=0."""
     if os.environ.get("AE_LAB_ROW_WORKER", "1").strip().lower() in ("0", "false", "no", "off") or os.name == "nt":
         return None  # off, or Windows, whose pipes select() cannot wait on

@@ -140,7 +140,7 @@ def add_uploaded_weights(blob: bytes, sidecar: bytes, filename: str):
     Returns (job, added now?); raises store.WeightsError with the reason. Like a run, an upload remembers the default
     weights it arrived over: Save as default refuses it if someone else saved meanwhile, instead of silently
     replacing their save."""
-    from ae_core.jobs import uploaded_job
+    from serve.jobs import uploaded_job
 
     job = uploaded_job(blob, sidecar, filename)
     job.base_sha = (server.sidecar_of(job.key) or {}).get("sha256")

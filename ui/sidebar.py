@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ae_core.jobs import JobRefused
 from ae_core.registry import MODELS
+from serve.jobs import JobRefused
 from ui import jobs, session, text
 from ui.i18n import _, model_name, tr
 

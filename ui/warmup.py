@@ -115,7 +115,7 @@ def _listen() -> threading.Event:
 
 def _govern(child, done: threading.Event) -> None:
     """Pause the child while this server is busy, resume it when quiet (see BUSY)."""
-    from ae_core.rowworker import children_cpu_s
+    from serve.rowworker import children_cpu_s
 
     def cpu() -> float:  # this server's threads and its row worker (its comparisons)
         return time.process_time() + children_cpu_s()

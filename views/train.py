@@ -3,8 +3,8 @@ import streamlit as st
 
 from ae_core import device, precision, render
 from ae_core.config import NOISE_TYPES, PRECISIONS
-from ae_core.jobs import Job, JobRefused
 from ae_core.registry import MODELS
+from serve.jobs import Job, JobRefused
 from ui import charts, classroom, frame, jobs, session, text
 from ui.i18n import N_, _, model_name, noise_label, tr
 

@@ -141,7 +141,7 @@ def test_any_sidecar_metadata_gives_a_history_row_the_page_can_show(config, metr
     import pandas as pd
     import pyarrow as pa
 
-    from ae_core.jobs import uploaded_job
+    from serve.jobs import uploaded_job
     from ui.jobs import history_rows
 
     side = dict(GOOD, config=config, test_metrics=metrics, dataset=config)

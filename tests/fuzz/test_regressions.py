@@ -70,7 +70,7 @@ def test_hostile_sidecars_are_refused(raw):
 
 def test_upload_metadata_of_the_wrong_shape_falls_back():
     """A config that is a list crashed the upload (list.items), and string metrics broke the history table."""
-    from ae_core.jobs import uploaded_job
+    from serve.jobs import uploaded_job
 
     side = dict(GOOD, config=[1], test_metrics={"psnr": "high", "ssim": float("nan"), "bce": 0.5})
     job = uploaded_job(BLOB, json.dumps(side).encode(), "x.safetensors")

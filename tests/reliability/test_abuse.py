@@ -103,9 +103,9 @@ def test_fifty_fresh_browsers_uploading_weights_stay_under_the_memory_cap(server
 
 
 def test_wrong_keys_are_slowed_and_the_teacher_unlocks_meanwhile(server):
-    """Ten wrong keys from one browser wait the throttle's delays in turn (1 s, 1.05 s, ... by ui.throttle.Policy),
+    """Ten wrong keys from one browser wait the throttle's delays in turn (1 s, 1.05 s, ... by serve.throttle.Policy),
     while the teacher, in another browser, unlocks in the middle of them without waiting behind them."""
-    from ui.throttle import Policy
+    from serve.throttle import Policy
 
     url, log = server
     mallory = open_train(url, a_browser())

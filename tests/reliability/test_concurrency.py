@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from ae_core import data, store
 from ae_core.config import TrainConfig
 from ae_core.evaluate import evaluate
-from ae_core.jobs import JobManager
+from serve.jobs import JobManager
 from tests.conftest import ROOT, needs_mnist
 from tests.test_app_playground import image_urls
 

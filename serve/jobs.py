@@ -3,7 +3,7 @@
 Runs belong to an owner: the app passes the browser's id (a cookie), so a refresh or a reconnect finds the same
 runs, and the orphan timeout counts from the last heartbeat of any tab of that browser. Each owner keeps its own
 history (uploaded weights included) and its own choice of active runs. Everything here is guarded by one lock.
-What one browser may hold or start, and the server-wide bound on held weights, are decided by ae_core/quota.py.
+What one browser may hold or start, and the server-wide bound on held weights, are decided by serve/quota.py.
 
 No Streamlit here: the app keeps one JobManager in st.cache_resource and polls it.
 """
@@ -19,16 +19,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import noise, quota
-from .config import TrainConfig
-from .data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digits, to_float
-from .evaluate import evaluate
-from .infer import run
-from .messages import N_, Message, of
+from ae_core import noise
+from ae_core.config import TrainConfig
+from ae_core.data import DatasetUnavailable, Digits, load_mnist, load_sample, test_digits, to_float
+from ae_core.evaluate import evaluate
+from ae_core.infer import run
+from ae_core.messages import N_, Message, of
+from ae_core.registry import MODELS
+from ae_core.store import content_sha
+from ae_core.train import EpochStats, Progress, TrainingDiverged, TrainResult, run_meta, split, train
+
+from . import quota
 from .quota import JobRefused, Limits
-from .registry import MODELS
-from .store import content_sha
-from .train import EpochStats, Progress, TrainingDiverged, TrainResult, run_meta, split, train
 
 STATES = ("queued", "running", "done", "stopped", "failed")
 PREVIEW_N = 8  # validation digits shown noisy -> output after each epoch
@@ -98,7 +100,7 @@ class JobManager:
         self._seen: dict[str, float] = {}  # owner -> last heartbeat
         self._active: dict[str, dict[str, str]] = {}  # owner -> model key -> the job id in use
         self._ids = itertools.count(1)
-        self.limits = limits or Limits()  # per-browser caps and the server-wide bound (ae_core/quota.py)
+        self.limits = limits or Limits()  # per-browser caps and the server-wide bound (serve/quota.py)
         self._notices: dict[str, list[str]] = {}  # owner -> messages about runs dropped to free memory
 
     # --- what pages call -------------------------------------------------------------------------------------------
@@ -391,7 +393,7 @@ def uploaded_job(blob: bytes, sidecar: bytes, filename: str) -> Job:
     that is not a valid TrainConfig falls back to the model's recipe, and test metrics keep only finite numbers."""
     import math
 
-    from .store import WeightsError, from_bytes
+    from ae_core.store import WeightsError, from_bytes
 
     meta, model = from_bytes(blob, sidecar)
     key = meta["model_key"]

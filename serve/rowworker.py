@@ -10,7 +10,7 @@ exactly what the server would with the same models (the same code, the same torc
 tests/test_rowworker.py checks). Weights that are not saved files (a browser's own runs and uploads) stay in the
 server. One request at a time; if the child dies or hangs it is replaced, and the caller computes in-process.
 
-    python -m ae_core.rowworker     the child: pickled requests on stdin, pickled answers on the original stdout
+    python -m serve.rowworker     the child: pickled requests on stdin, pickled answers on the original stdout
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def request(clean, noise_type: str, factor: float, seed: int, models, baselines,
 
 
 def _loader():
-    from . import store
+    from ae_core import store
 
     loaded: dict[tuple[str, str], object] = {}
 
@@ -102,8 +102,8 @@ def _loader():
 
 def compute(req: tuple, model) -> object:
     """The Comparison for one request, with models from model(key, sha, folder)."""
-    from . import compare
-    from .classifier import KEY as CLF
+    from ae_core import compare
+    from ae_core.classifier import KEY as CLF
 
     clean, noise_type, factor, seed, models, baselines, feed_clean, clf, folder = req
     nets = {k: model(k, s, folder) for k, s in models}
@@ -117,8 +117,8 @@ def _child() -> None:
     from scipy import ndimage  # noqa: F401 - everything a comparison imports, before saying ready
     from skimage.restoration import denoise_nl_means  # noqa: F401
 
-    from . import compare  # noqa: F401
-    from .device import configure_threads
+    from ae_core import compare  # noqa: F401
+    from ae_core.device import configure_threads
 
     configure_threads()  # AE_LAB_THREADS: the server's own thread count (RowWorker._start)
     inp = sys.stdin.buffer
@@ -147,7 +147,7 @@ class RowWorker:
 
     def __init__(self, cwd: Path | None = None, command: list[str] | None = None) -> None:
         self._cwd = cwd or Path(__file__).resolve().parent.parent
-        self._command = command or [sys.executable, "-m", "ae_core.rowworker"]
+        self._command = command or [sys.executable, "-m", "serve.rowworker"]
         self._lock = threading.Lock()  # one request on the pipe at a time; waiting here does not hold the GIL
         self._child: subprocess.Popen | None = None
         self._ready = False

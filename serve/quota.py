@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .messages import Message
+from ae_core.messages import Message
 
 if TYPE_CHECKING:  # only for annotations: quota never builds jobs
-    from .config import TrainConfig
+    from ae_core.config import TrainConfig
+
     from .jobs import Job
 
 
