@@ -22,6 +22,11 @@ MAX_SIDE = 4096
 WORK_SIDE = 1024  # larger uploads are box-reduced to at most this before anything else: a 4096x4096 RGBA file then
 # costs its decoded pixels (64 MB, freed at once) and a 4 MB copy, never float arrays of the full size
 MAX_WEBP_PIXELS = 2048 * 2048  # Pillow decodes WebP through full RGBA frames, ~16 bytes a pixel: 4 MP is ~64 MB
+# Pillow's own bomb check for the whole process (its default is ~179 MP): a header that claims more than twice this
+# is refused by any Image.open, whichever path opened it; every path here also checks the size itself first.
+Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
+CANVAS_MAX_SCALE = 4  # a screen's device-pixel ratio at most: the canvas's PNG is side..4*side pixels square
+_PNG = b"\x89PNG\r\n\x1a\n"
 _REDUCIBLE = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "I", "F")  # modes Pillow's reduce() takes
 INK_THRESHOLD = 0.1  # of the ink range: fainter pixels count as background when cropping
 
@@ -199,3 +204,31 @@ def from_canvas(rgba: np.ndarray | None) -> Steps:
     a = np.clip(a, 0, 255).astype(np.uint8)
     im = Image.fromarray(a[..., 0] if a.shape[2] == 1 else np.ascontiguousarray(a), _CANVAS_MODES[a.shape[2]])
     return to_mnist(to_gray(im))
+
+
+def canvas_png_size(raw: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's header, read without decoding anything; ImageRejected if it is not a PNG."""
+    if len(raw) < 24 or raw[:8] != _PNG or raw[12:16] != b"IHDR":
+        raise ImageRejected(Message("The drawing could not be read. Press Clear and draw again."))
+    return struct.unpack(">II", raw[16:24])
+
+
+def from_canvas_png(raw: bytes | None, side: int) -> Steps:
+    """The drawing canvas's PNG (what its data URL holds) -> MNIST digit. The canvas is `side` pixels square on the
+    page, side..CANVAS_MAX_SCALE*side in its PNG; any other size is refused from the header, before decoding, so a
+    crafted value can never make the server decode more than a few MB."""
+    if not raw:
+        raise EmptyImage(Message("Draw a digit."))
+    w, h = canvas_png_size(raw)
+    if w != h or not side <= w <= CANVAS_MAX_SCALE * side or len(raw) > MAX_UPLOAD_BYTES:
+        raise ImageRejected(Message("The drawing could not be read. Press Clear and draw again."))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(raw), formats=("PNG",))
+            im.load()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombWarning):
+        raise ImageRejected(Message("The drawing could not be read. Press Clear and draw again.")) from None
+    if im.size != (w, h):
+        raise ImageRejected(Message("The drawing could not be read. Press Clear and draw again."))
+    return from_canvas(np.asarray(im.convert("RGBA")))

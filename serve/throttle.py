@@ -1,9 +1,17 @@
-"""Slows online guessing of the teacher key, per browser, without ever slowing anyone else (no Streamlit here).
+"""Online guessing of the teacher key is hopeless, whatever the browser ids and connections (no Streamlit here).
 
-Each browser's wrong attempts make its own next answers slower: the n-th wrong attempt is answered after
-`delay(n)` seconds (1 s, growing by 0.05 s per failure, at most 30 s), and attempts sent in parallel from one browser
-wait for their turn. A browser with no failures is never delayed, so a student can slow only their own browser and
-can never lock the teacher out. Failures are forgotten an hour after the last one. The table is bounded.
+Three rules, each with its numbers here and quoted by the README's threat model:
+- **The key itself** (`key_problem`): at least MIN_KEY_CHARS characters, and at least as hard to guess as that many
+  random characters by zxcvbn's estimate (10**MIN_KEY_GUESSES_LOG10 guesses). "password12345678" is refused.
+- **Server-wide** (`ServerRate`): every attempt, from any browser, is checked in its turn at most RATE_PER_S a second
+  per server process, first come first served. That is at most 360,000 guesses an hour per replica: half of 10**16
+  takes over a million years a replica. An attempt that would wait more than MAX_WAIT_S is refused unchecked, so a
+  flood cannot pile up threads; the teacher's attempt waits behind at most the attempts already queued
+  (under RATE_PER_S x a few seconds of them, unless a flood of many hundred connections is running).
+- **Per browser** (`KeyThrottle`, fairness): each browser's wrong attempts make its own next answers slower (1 s,
+  growing by 0.05 s per failure, at most 30 s); attempts sent in parallel from one browser wait for their turn. A
+  browser with no failures is not delayed by it. Failures are forgotten an hour after the last one; the table is
+  bounded. A fresh browser id escapes this one, never the server-wide rate.
 """
 
 from __future__ import annotations
@@ -12,6 +20,50 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+
+MIN_KEY_CHARS = 16  # the shortest key accepted
+MIN_KEY_GUESSES_LOG10 = 16.0  # zxcvbn's estimate must be at least 10**16 guesses: 16 random characters' worth
+RATE_PER_S = 100.0  # key checks a second per server process, all browsers together
+MAX_WAIT_S = 10.0  # an attempt that would wait longer for its turn is refused unchecked
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be the teacher key (for the server log, never shown to visitors), or None when it can."""
+    if len(key) < MIN_KEY_CHARS:
+        return f"it has {len(key)} characters, fewer than the {MIN_KEY_CHARS} required"
+    from zxcvbn import zxcvbn  # only at start-up: 10-30 ms a key
+
+    guesses = zxcvbn(key[:100])["guesses_log10"]  # zxcvbn is slow on very long input; 100 characters decide it
+    if guesses < MIN_KEY_GUESSES_LOG10:
+        return f"it is guessable (about 10^{guesses:.0f} guesses; at least 10^{MIN_KEY_GUESSES_LOG10:.0f} required)"
+    return None
+
+
+class ServerBusy(RuntimeError):
+    """Too many key attempts are waiting on this server; this one was not checked."""
+
+
+class ServerRate:
+    """First come, first served turns at `rate_per_s` for the whole process; no id or connection gets more."""
+
+    def __init__(
+        self, rate_per_s: float = RATE_PER_S, max_wait_s: float = MAX_WAIT_S, clock=time.monotonic, sleep=time.sleep
+    ) -> None:
+        self.interval, self.max_wait_s = 1.0 / rate_per_s, max_wait_s
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._next = 0.0  # the earliest time the next attempt may be checked
+
+    def turn(self) -> None:
+        """Wait for this attempt's turn; ServerBusy, at once, when it would wait more than max_wait_s."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            if slot - now > self.max_wait_s:
+                raise ServerBusy("too many key attempts are waiting")
+            self._next = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
 
 
 @dataclass(frozen=True)
@@ -28,9 +80,12 @@ class Policy:
 
 
 class KeyThrottle:
-    def __init__(self, policy: Policy | None = None, clock=time.monotonic, sleep=time.sleep) -> None:
+    def __init__(
+        self, policy: Policy | None = None, clock=time.monotonic, sleep=time.sleep, server: ServerRate | None = None
+    ) -> None:
         self.policy = policy or Policy()
         self._clock, self._sleep = clock, sleep
+        self.server = server or ServerRate(clock=clock, sleep=sleep)  # behind every browser's own turn
         self._lock = threading.Lock()
         self._fails: OrderedDict[str, tuple[int, float]] = OrderedDict()  # browser -> (failures, last failure)
         self._next: dict[str, float] = {}  # browser -> earliest time its next attempt is checked
@@ -40,8 +95,9 @@ class KeyThrottle:
             return self._current(who)
 
     def attempt(self, who: str, check) -> tuple[bool, int]:
-        """Wait for this browser's turn, run check() (True: the key was right) and, when it was wrong, answer only
-        after the growing delay. Returns (right?, failures so far)."""
+        """Wait for this browser's turn, then for the server's, run check() (True: the key was right) and, when it was
+        wrong, answer only after the growing delay. Returns (right?, failures so far); ServerBusy, unchecked, when the
+        server's queue of attempts is full."""
         with self._lock:
             now = self._clock()
             turn = max(now, self._next.get(who, now))
@@ -50,6 +106,7 @@ class KeyThrottle:
                 self._next[who] = turn + gap  # parallel attempts from one browser queue up
         if turn > now:
             self._sleep(turn - now)
+        self.server.turn()
         if check():
             with self._lock:
                 self._fails.pop(who, None)

@@ -1,9 +1,13 @@
-"""The teacher key's per-browser slow-down (serve/throttle.py), on a fake clock."""
+"""The teacher key's rules (serve/throttle.py), on a fake clock: the per-browser slow-down, the server-wide rate that
+no browser id escapes, and the refusal of guessable keys."""
 
 import threading
 import time
 
-from serve.throttle import KeyThrottle, Policy
+import pytest
+
+from serve import throttle as th
+from serve.throttle import KeyThrottle, Policy, ServerBusy, ServerRate
 
 
 class Clock:
@@ -19,9 +23,14 @@ class Clock:
             self.t += s
 
 
+def unbounded(c) -> ServerRate:
+    """A server-wide rate that never binds: these tests are about one browser's delays."""
+    return ServerRate(rate_per_s=1e12, clock=c, sleep=lambda s: None)
+
+
 def throttle(**kw):
     c = Clock()
-    return KeyThrottle(Policy(**kw), clock=c, sleep=c.sleep), c
+    return KeyThrottle(Policy(**kw), clock=c, sleep=c.sleep, server=unbounded(c)), c
 
 
 def test_the_delay_grows_with_each_failure_and_is_capped():
@@ -97,7 +106,7 @@ def test_attempts_sent_at_once_queue_behind_each_other():
     """Three wrong attempts from one browser sent at the same moment: the first is answered after 1 s, the second
     waits for its turn (1 s) and is answered after 1.05 s, the third waits 2 s for its turn."""
     c = FrozenClock()
-    t = KeyThrottle(Policy(), clock=c, sleep=c.sleep)
+    t = KeyThrottle(Policy(), clock=c, sleep=c.sleep, server=unbounded(c))
     for _ in range(3):
         t.attempt("m", lambda: False)
     assert c.slept == [1.0, 1.0, 1.05, 2.0, 1.1]  # answer, turn, answer, turn, answer
@@ -108,7 +117,7 @@ def test_attempts_sent_at_once_queue_behind_each_other():
 
 def test_a_short_base_delay_counts_from_the_clock_not_from_zero():
     c = FrozenClock(t=0.0)
-    t = KeyThrottle(Policy(base_s=0.1, step_s=0.0), clock=c, sleep=c.sleep)
+    t = KeyThrottle(Policy(base_s=0.1, step_s=0.0), clock=c, sleep=c.sleep, server=unbounded(c))
     t.attempt("m", lambda: False)
     t.attempt("m", lambda: False)
     assert c.slept == [0.1, 0.1, 0.1]  # answer, then a turn 0.1 s after the clock (not 1 s after zero), answer
@@ -122,3 +131,52 @@ def test_failures_are_kept_for_exactly_the_forget_time():
     assert t.failures("x") == 1  # an hour to the second: still remembered
     c.t += 0.001
     assert t.failures("x") == 0 and "x" not in t._fails and "x" not in t._next  # then forgotten, tables and all
+
+
+def test_the_server_wide_rate_holds_whatever_the_browser_ids():
+    """A script that sends each guess from a new browser id escapes the per-browser delays, never the server's turns:
+    1,000 guesses from 1,000 fresh ids take at least 1,000 / RATE_PER_S seconds."""
+    c = FrozenClock()
+    t = KeyThrottle(Policy(), clock=c, sleep=lambda s: None, server=ServerRate(clock=c, sleep=c.sleep))
+    checked = 0
+
+    def check():
+        nonlocal checked
+        checked += 1
+        return False
+
+    start = c.t
+    for i in range(1000):
+        t.attempt(f"fresh-{i}", check)
+        c.t = start  # every guess arrives at the same moment: the turns queue
+    assert checked == 1000
+    assert sum(c.slept) == pytest.approx(sum(i / th.RATE_PER_S for i in range(1000)))  # the i-th waits i turns
+    assert 3600 * th.RATE_PER_S <= 360_000  # the README's guesses an hour per replica
+
+
+def test_a_full_queue_of_attempts_is_refused_unchecked_and_the_next_turn_comes():
+    c = FrozenClock()
+    rate = ServerRate(rate_per_s=4, max_wait_s=1.0, clock=c, sleep=c.sleep)
+    t = KeyThrottle(Policy(), clock=c, sleep=lambda s: None, server=rate)
+    for i in range(5):  # turns at +0, +0.25 ... +1.0 s: all within the 1 s wait
+        t.attempt(f"id-{i}", lambda: False)
+    with pytest.raises(ServerBusy):
+        t.attempt("teacher", lambda: pytest.fail("checked while the queue was full"))
+    c.t += 2.0  # the queue has drained: the teacher's next attempt is checked
+    assert t.attempt("teacher", lambda: True) == (True, 0)
+
+
+@pytest.mark.parametrize(
+    ("key", "refused"),
+    [
+        ("fifteen-chars!!", True),  # short
+        ("password12345678", True),  # 16 characters, guessable
+        ("qwertyuiopasdfgh", True),  # a keyboard row
+        ("aaaaaaaaaaaaaaaaaaaaaaaa", True),  # a repeat
+        ("mathclass2026spring", True),  # words and a year
+        ("correct-horse-battery-staple-42", False),  # four words and a number: about 10^24 guesses
+        ("Zo3Vusc-cyIh_zm3ju0yUTKEMA6gctgX", False),  # secrets.token_urlsafe(24), the README's way
+    ],
+)
+def test_guessable_keys_are_refused_not_only_short_ones(key, refused):
+    assert (th.key_problem(key) is not None) is refused

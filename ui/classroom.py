@@ -3,9 +3,10 @@ reserved for the teacher.
 
 Set AE_LAB_CLASSROOM=1 on the server (every shipped container, compose, Kubernetes and Spaces set-up does) and give
 the teacher a credential:
-- a key of at least 16 characters in AE_LAB_TEACHER_KEY, or in a file named by AE_LAB_TEACHER_KEY_FILE (Docker and
-  Kubernetes secrets). A shorter key is refused when the server starts, with one log line, and the defaults stay
-  read-only. Wrong attempts are slowed per browser (serve/throttle.py) and logged without the typed text;
+- a key in AE_LAB_TEACHER_KEY, or in a file named by AE_LAB_TEACHER_KEY_FILE (Docker and Kubernetes secrets), of at
+  least 16 characters and not guessable (serve/throttle.key_problem). Another key is refused when the server starts,
+  with one log line, and the defaults stay read-only. Attempts are checked at a server-wide rate and slowed per
+  browser (serve/throttle.py), and wrong ones are logged without the typed text;
 - and/or, where Streamlit's OIDC login (st.login, an [auth] section in secrets.toml) is configured, the logged-in
   users whose e-mail is listed in AE_LAB_TEACHER_EMAILS (comma-separated).
 With classroom mode on and no usable credential, nobody can change the defaults from the app (the CLI still can).
@@ -22,10 +23,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from serve.throttle import KeyThrottle
+from serve.throttle import KeyThrottle, ServerBusy, key_problem
 from ui.i18n import _, gap
 
-MIN_KEY_CHARS = 16  # a random 16-character key is out of reach of online guessing, even from many browsers
 log = logging.getLogger("ae_lab.classroom")
 _logged: set[str] = set()  # start-up problems are logged once per process, not on every rerun
 _log_lock = threading.Lock()
@@ -55,16 +55,27 @@ def _raw_key() -> str:
 
 
 def _key() -> str:
-    """The teacher key, or "" when there is none or it is too short to be safe (then logged once)."""
+    """The teacher key, or "" when there is none or it is not safe (too short or guessable: then logged once)."""
     key = _raw_key()
-    if key and len(key) < MIN_KEY_CHARS:
+    problem = _problem(key) if key else None
+    if problem:
         _log_once(
             logging.ERROR,
-            f"Teacher key refused: it has {len(key)} characters, fewer than the {MIN_KEY_CHARS} required. Classroom "
-            "mode stays read-only. Make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))'",
+            f"Teacher key refused: {problem}. Classroom mode stays read-only. "
+            "Make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))'",
         )
         return ""
     return key
+
+
+_problems: dict[str, str | None] = {}  # sha256 of a key -> its problem: zxcvbn runs once per key, not per rerun
+
+
+def _problem(key: str) -> str | None:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    if digest not in _problems:
+        _problems[digest] = key_problem(key)
+    return _problems[digest]
 
 
 def teacher_emails() -> frozenset[str]:
@@ -85,7 +96,7 @@ def oidc_configured() -> bool:
 def _logged_in_email() -> str | None:
     try:
         user = st.user
-        if not user.get("is_logged_in") or user.get("email_verified") is False:
+        if not user.get("is_logged_in") or user.get("email_verified") is not True:  # an unverified claim is anyone's
             return None
         email = user.get("email")
     except Exception:  # noqa: BLE001 - no login configured, or outside a browser session
@@ -143,10 +154,11 @@ def throttle() -> KeyThrottle:
 
 
 def unlock(typed: str, browser: str) -> bool:
-    """Check a typed key for this browser: slowed after wrong attempts, each wrong one logged without its text."""
+    """Check a typed key for this browser: in the server's turn, slowed after wrong attempts, each wrong one logged
+    without its text. ServerBusy when the server's queue of attempts is full (nothing was checked)."""
     key = _key()
     right, failures = throttle().attempt(
-        browser, lambda: bool(key) and hmac.compare_digest(typed.encode(), key.encode())
+        browser, lambda: bool(key) and hmac.compare_digest(typed.encode()[:1024], key.encode())
     )
     if not right:
         tag = hashlib.sha256(browser.encode()).hexdigest()[:8]  # the log never holds the id, a browser's credential
@@ -181,7 +193,12 @@ def teacher_panel() -> None:
         with st.form("teacher_form", border=False):
             typed = st.text_input(_("Teacher key"), type="password", key="teacher_typed")
             if st.form_submit_button(_("Unlock")):
-                if unlock(typed, session.browser_id()):
+                try:
+                    right = unlock(str(typed), session.browser_id())
+                except ServerBusy:
+                    st.warning(_("Many key attempts are waiting on this server. Try again in a minute."))
+                    return
+                if right:
                     st.session_state.teacher = True
                     st.rerun()
                 st.error(_("That is not the teacher key. Each wrong attempt makes the next answer slower."))

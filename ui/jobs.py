@@ -16,6 +16,7 @@ from ae_core.config import TrainConfig
 from ae_core.device import resolve
 from ae_core.registry import MODELS
 from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate, resolved_precision
+from serve.budget import RUN_COST_MB
 from serve.jobs import Job, JobManager
 from ui import classroom, server, session, text
 from ui.i18n import N_, _, model_name, ngettext, noise_label, tr
@@ -164,10 +165,13 @@ def state_text(job: Job) -> str:
 
 
 def start(key: str, cfg: TrainConfig | dict) -> Job:
+    """Submit a run for this browser; JobRefused (serve.budget.Busy among them) with the reason when it cannot start.
+    The memory budget is asked at submit: the run's memory then counts in what the server holds."""
     sidecar = server.sidecar_of(key)
-    return manager().submit(
-        key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None, capped=classroom.run_size_capped()
-    )
+    with server.admit(RUN_COST_MB):
+        return manager().submit(
+            key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None, capped=classroom.run_size_capped()
+        )
 
 
 def my_runs() -> list[Job]:

@@ -24,6 +24,7 @@ from ae_core import classifier, data, store  # noqa: E402
 from ae_core.device import configure_cuda, configure_threads  # noqa: E402
 from ae_core.messages import Message, of  # noqa: E402
 from ae_core.registry import MODELS  # noqa: E402
+from serve.budget import HEAVY_COST_MB, Budget, Busy, share_mb  # noqa: E402
 from serve.cache import ComputeCache  # noqa: E402
 from serve.jobs import JobManager  # noqa: E402
 from serve.quota import Limits  # noqa: E402
@@ -33,8 +34,33 @@ configure_threads()
 configure_cuda()  # the same seed, the same run on a GPU (a start-up setting, like the threads)
 log = logging.getLogger("ae_lab.server")
 
-CACHE_MB = int(os.environ.get("AE_LAB_CACHE_MB", 1024))  # cap on the Scoreboard and Inside results kept in memory
-ROW_CACHE_MB = int(os.environ.get("AE_LAB_ROW_CACHE_MB", 128))  # playground rows: about 60 KB each
+
+def _asked_mb(name: str) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else None
+
+
+@st.cache_resource(show_spinner=False)
+def budget() -> Budget:
+    """This replica's memory ceiling and the admission of costly work under it (serve/budget.py)."""
+    b = Budget()
+    log.info("Memory ceiling %d MB; costly work is admitted below %d MB.", b.ceiling >> 20, b.limit >> 20)
+    return b
+
+
+def admit(cost_mb: float, heavy: bool = False):
+    """budget().admit for a step of about cost_mb; serve.budget.Busy (a JobRefused) when it does not fit."""
+    return budget().admit(int(cost_mb * 2**20), heavy)
+
+
+def busy_stop(e: Busy) -> None:
+    """Tell this visitor the server is busy and end this run here; what they hold stays."""
+    from ui.i18n import tr
+
+    log.warning("Refused a costly step: %s.", e.why)
+    st.warning(tr(e))
+    st.stop()
+
 
 # One playground comparison at a time in this process. A comparison is ~100 small torch and scipy calls, each of
 # which lets go of the GIL; several side by side only hand it back and forth at every call, which cost about 20% more
@@ -177,20 +203,20 @@ def limits_from_env() -> Limits:
         running_per_owner=int(os.environ.get("AE_LAB_RUNS_PER_BROWSER", 1)),
         queued_per_owner=int(os.environ.get("AE_LAB_QUEUED_PER_BROWSER", 2)),
         max_run_images=cap if cap > 0 else None,
-        held_bytes=int(float(os.environ.get("AE_LAB_RUNS_MB", 128)) * 2**20),
+        held_bytes=int(share_mb("runs", budget().ceiling, _asked_mb("AE_LAB_RUNS_MB")) * 2**20),
     )
 
 
 @st.cache_resource(show_spinner=False)
 def results() -> ComputeCache:
     """Scoreboard and Inside results, shared by everyone: one lock per key, so different work never waits."""
-    return ComputeCache(CACHE_MB * 1024 * 1024)
+    return ComputeCache(int(share_mb("results", budget().ceiling, _asked_mb("AE_LAB_CACHE_MB")) * 2**20))
 
 
 @st.cache_resource(show_spinner=False)
 def rows() -> ComputeCache:
     """The playground's comparisons and output rows, shared by everyone who asks for the same content."""
-    return ComputeCache(ROW_CACHE_MB * 1024 * 1024)
+    return ComputeCache(int(share_mb("rows", budget().ceiling, _asked_mb("AE_LAB_ROW_CACHE_MB")) * 2**20))
 
 
 def cached(key: tuple, compute, label: str):
@@ -200,7 +226,16 @@ def cached(key: tuple, compute, label: str):
     if found:
         return value
     bar = st.progress(0.0, text=label)
-    value = cache.get(key, lambda: compute(lambda frac, text=label: bar.progress(min(max(frac, 0.0), 1.0), text=text)))
+
+    def admitted():  # a new test-set computation: a bounded number at once, under the memory budget
+        with admit(HEAVY_COST_MB, heavy=True):
+            return compute(lambda frac, text=label: bar.progress(min(max(frac, 0.0), 1.0), text=text))
+
+    try:
+        value = cache.get(key, admitted)
+    except Busy as e:
+        bar.empty()
+        busy_stop(e)
     bar.empty()
     return value
 

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from ae_core import store
+from serve.budget import Busy
 from ui import server, text
 from ui.i18n import _, tr
 
@@ -70,9 +71,19 @@ def forget_browser() -> None:
         ss.lang = lang  # the reader's language is not a setting to forget
     ss.browser_id = secrets.token_urlsafe(24)  # the cookie is rewritten with it on this run
     ss.forgotten = True
+    ss.sign_out = _logged_in()  # a teacher's login (st.login) is this browser's too; st.logout cannot run in a callback
+
+
+def _logged_in() -> bool:
+    try:
+        return bool(st.user.get("is_logged_in"))
+    except Exception:  # noqa: BLE001 - no login configured, or outside a browser session
+        return False
 
 
 def forget_panel() -> None:
+    if st.session_state.pop("sign_out", False):
+        st.logout()  # ends this browser's login too, then reruns
     with st.sidebar.expander(_("This browser")):
         if st.session_state.get("forgotten"):
             st.success(_("Forgotten: this browser starts afresh, with none of the earlier runs or settings."))
@@ -147,18 +158,25 @@ def add_uploaded_weights(blob: bytes, sidecar: bytes, filename: str):
     return server.manager().add_upload(browser_id(), job)
 
 
+UPLOAD_WEIGHTS_FACTOR = 4  # validating uploaded weights holds the bytes, the parsed tensors and a loaded model
+
+
 def upload_panel(files: list) -> None:
     """The Train page's weight upload: one .safetensors and its .json sidecar."""
     tensors = [f for f in files if f.name.endswith(".safetensors")]
     sidecars = [f for f in files if f.name.endswith(".json")]
-    if len(tensors) != 1 or len(sidecars) != 1:
+    if len(files) != 2 or len(tensors) != 1 or len(sidecars) != 1:  # a value sent with more files reads none
         st.warning(_("Upload exactly one .safetensors file and one .json sidecar."))
         return
     try:
-        job, added = add_uploaded_weights(tensors[0].getvalue(), sidecars[0].getvalue(), tensors[0].name)
+        blob, side = tensors[0].getvalue(), sidecars[0].getvalue()
+        with server.admit(UPLOAD_WEIGHTS_FACTOR * (len(blob) + len(side)) / 2**20):
+            job, added = add_uploaded_weights(blob, side, tensors[0].name)
     except store.WeightsError as e:
         st.error(_("Refused: {reason}").format(reason=text.plain(tr(e), 400)))  # the reason may quote the file
         return
+    except Busy as e:
+        server.busy_stop(e)
     if added:
         st.success(
             _("Loaded {run}. It is in the run history: pick it there and press Use these weights.").format(

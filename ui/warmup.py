@@ -230,8 +230,14 @@ def _guarded() -> None:
 
 
 def start() -> threading.Thread | None:
-    """Start the warm-up thread once per process (no-op when it runs, ran, or is turned off)."""
+    """Start the warm-up thread once per process (no-op when it runs or ran). Turned off (AE_LAB_WARMUP=0), it only
+    writes the ready file: the replica has nothing to warm, and a readiness probe must not wait for it forever."""
     if not enabled():
+        with _lock:
+            if _state["status"] == "not started":
+                _state["status"] = "skipped"
+                log.info("Warm-up turned off (AE_LAB_WARMUP=0).")
+                _ready()
         return None
     with _lock:
         if _state["thread"] is None:

@@ -6,9 +6,16 @@ from ae_core.baselines import BASELINES
 from ae_core.config import NOISE_TYPES
 from ae_core.messages import of
 from ae_core.registry import MODELS
+from serve.budget import Busy
 from ui import frame, lesson, panels, params, server, session, text
 from ui import playground_state as pg
 from ui.i18n import N_, _, baseline_name, current, model_name, noise_label, sentences, tr
+
+CANVAS_SIDE = 280  # the drawing canvas, in CSS pixels
+# What a decode may hold, asked of the memory budget first: the canvas's RGBA at 4x pixel ratio and its float copies;
+# an upload reduced to at most 1024 px, after its decoded pixels (up to 64 MB for 4096x4096 RGBA).
+CANVAS_COST_MB = (preprocess.CANVAS_MAX_SCALE * CANVAS_SIDE) ** 2 * 12 / 2**20
+UPLOAD_COST_MB = 96
 
 frame.page(
     N_("Playground"),
@@ -77,7 +84,10 @@ def decoded_upload(up) -> preprocess.Steps | str:
     kept = ss.get("pg_decoded")
     if kept is None or kept[0] != up.file_id:
         try:
-            result = preprocess.from_upload(up.getvalue())
+            with server.admit(UPLOAD_COST_MB):
+                result = preprocess.from_upload(up.getvalue())
+        except Busy as e:
+            server.busy_stop(e)  # not kept: the same file is decoded when the visitor tries again
         except (preprocess.ImageRejected, preprocess.EmptyImage) as e:
             result = of(e)  # kept in English with its template: shown in the reader's language
         ss.pg_decoded = kept = (up.file_id, result)  # one upload per session: the previous one is dropped
@@ -127,18 +137,27 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
             stroke_width=width,
             stroke_color="#FFFFFF",
             background_color="#000000",
-            height=280,
-            width=280,
+            height=CANVAS_SIDE,
+            width=CANVAS_SIDE,
             drawing_mode="freedraw",
             return_image_data=True,
             key=f"canvas-{ss.pg_canvas}",
         )
         try:
-            steps = preprocess.from_canvas(result.image_data)
+            # The component's value is whatever a client sends: its PNG bytes go through the bounded decode (the
+            # size is checked from the header first), never the component's own unbounded Image.open.
+            raw = result.image_bytes
+        except (AttributeError, TypeError, ValueError):
+            raw = b"not a PNG"
+        try:
+            with server.admit(CANVAS_COST_MB):
+                steps = preprocess.from_canvas_png(raw, CANVAS_SIDE)
         except preprocess.EmptyImage:
             return None, "drawing", "✏️ " + _("Draw a digit on the black canvas.")
         except preprocess.ImageRejected as e:
             return None, "drawing", f"✏️ {tr(e)}"
+        except Busy as e:
+            server.busy_stop(e)
         show_steps(steps, info)
         return steps.digit, _("your drawing"), None
     up = st.file_uploader(

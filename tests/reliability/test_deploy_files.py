@@ -30,7 +30,7 @@ def k8s(kind: str) -> dict:
 def app_env_vars() -> set[str]:
     """Every AE_LAB_* variable the app's code reads."""
     names = set()
-    for path in [*ROOT.glob("ae_core/*.py"), *ROOT.glob("ui/*.py")]:
+    for path in [*ROOT.glob("ae_core/*.py"), *ROOT.glob("serve/*.py"), *ROOT.glob("ui/*.py")]:
         names |= set(re.findall(r"\"(AE_LAB_[A-Z_]+)\"", path.read_text()))
     return names | {"MNIST_DIR"}
 
