@@ -160,6 +160,12 @@ class Session:
         w.value = value
         return self._rerun(fragment_id=w.fragment_id)
 
+    def set_component(self, key: str, state: dict) -> Run:
+        """Send a custom component's state as its frontend would (any JSON: a script need not use the page)."""
+        w = self.widget(key)
+        w.value = json.dumps(state)
+        return self._rerun(fragment_id=w.fragment_id)
+
     def click(self, label: str) -> Run:
         """Press the button with this label."""
         if label not in self.buttons:
@@ -245,6 +251,8 @@ class Session:
     def _state(self, msg: BackMsg, trigger: str | None) -> None:
         states = msg.rerun_script.widget_states.widgets
         for w in self.widgets.values():
+            if w.value is None:  # a component nobody has sent a value for yet
+                continue
             s = WidgetState(id=w.id)
             if w.field == "double_array_value":
                 s.double_array_value.data.extend(w.value)
@@ -364,6 +372,12 @@ class Session:
             return
         if kind == "button":
             self.buttons[p.label] = (wid, fragment_id)  # a click reruns the button's fragment
+            return
+        if kind == "bidi_component":  # a custom component (the drawing canvas): no value until one is sent
+            if known is None:
+                self.widgets[wid] = _Widget(wid, kind, "json_value", None, p, fragment_id)
+            else:
+                known.proto, known.fragment_id = p, fragment_id
             return
         if first is None:
             return

@@ -137,3 +137,72 @@ def test_decompression_bomb_is_rejected_before_decoding():
 def test_oversized_file_is_rejected():
     with pytest.raises(preprocess.ImageRejected, match="limit is 5 MB"):
         preprocess.decode_upload(b"\x89PNG" + b"\x00" * (5 * 2**20 + 1))
+
+
+def _png(side: int, ink: bool = True, h: int | None = None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    a = np.zeros((h or side, side, 4), np.uint8)
+    a[..., 3] = 255
+    if ink:
+        a[side // 7 : -side // 7, side // 2 - side // 14 : side // 2 + side // 14, :3] = 255  # a "1"
+    b = io.BytesIO()
+    Image.fromarray(a, "RGBA").save(b, "PNG")
+    return b.getvalue()
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+def test_the_canvas_png_at_a_screens_pixel_ratio_gives_the_digit_the_array_gives(scale):
+    import io
+
+    from PIL import Image
+
+    steps = preprocess.from_canvas_png(_png(280 * scale), 280)
+    small = preprocess.from_canvas(np.asarray(Image.open(io.BytesIO(_png(280)))))
+    assert steps.digit.shape == (28, 28) and steps.digit.max() > 0.9
+    assert np.abs(steps.digit - small.digit).mean() < 0.02
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not a png",
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 20,  # no IHDR
+        _png(279),  # smaller than the canvas
+        _png(280 * 4 + 8),  # past a 4x pixel ratio
+        _png(280, h=300),  # not square
+    ],
+)
+def test_a_canvas_value_that_is_not_the_canvass_png_is_refused(raw):
+    with pytest.raises(preprocess.ImageRejected):
+        preprocess.from_canvas_png(raw, 280)
+
+
+def test_a_canvas_bomb_is_refused_from_its_header_without_decoding():
+    """A 13,000 x 13,000 PNG (a 0.2 MB message) would decode to 676 MB of RGBA: refused before any pixel."""
+    import io
+    import tracemalloc
+
+    from PIL import Image
+
+    big = Image.new("L", (13_000, 13_000))
+    b = io.BytesIO()
+    big.save(b, "PNG")
+    raw = b.getvalue()
+    del big
+    tracemalloc.start()
+    with pytest.raises(preprocess.ImageRejected):
+        preprocess.from_canvas_png(raw, 280)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5 * 2**20  # nothing decoded
+    assert Image.MAX_IMAGE_PIXELS == preprocess.MAX_SIDE**2  # and Pillow's own check holds for the whole process
+
+
+def test_an_empty_canvas_value_says_draw_a_digit():
+    with pytest.raises(preprocess.EmptyImage):
+        preprocess.from_canvas_png(b"", 280)
+    with pytest.raises(preprocess.EmptyImage):
+        preprocess.from_canvas_png(_png(280, ink=False), 280)

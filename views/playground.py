@@ -133,21 +133,21 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
         )
         width = c1.slider(_("Stroke width"), 5, 40, 20, key="pg_stroke")
         c2.button(_("Clear"), on_click=pg.clear_canvas, width="stretch")
-        result = st_canvas(
-            stroke_width=width,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            height=CANVAS_SIDE,
-            width=CANVAS_SIDE,
-            drawing_mode="freedraw",
-            return_image_data=True,
-            key=f"canvas-{ss.pg_canvas}",
-        )
         try:
+            result = st_canvas(
+                stroke_width=width,
+                stroke_color="#FFFFFF",
+                background_color="#000000",
+                height=CANVAS_SIDE,
+                width=CANVAS_SIDE,
+                drawing_mode="freedraw",
+                return_image_data=True,
+                key=f"canvas-{ss.pg_canvas}",
+            )
             # The component's value is whatever a client sends: its PNG bytes go through the bounded decode (the
             # size is checked from the header first), never the component's own unbounded Image.open.
             raw = result.image_bytes
-        except (AttributeError, TypeError, ValueError):
+        except (AttributeError, TypeError, ValueError, KeyError):  # a crafted state of another shape
             raw = b"not a PNG"
         try:
             with server.admit(CANVAS_COST_MB):
