@@ -73,9 +73,8 @@ def test_no_more_than_two_heavy_computations_run_at_once_and_a_third_is_refused_
         t.start()
     while inside[0] < 2:
         time.sleep(0.01)
-    with pytest.raises(Busy):  # both turns are taken for longer than the wait
-        with b.admit(MB, heavy=True):
-            pass
+    with pytest.raises(Busy), b.admit(MB, heavy=True):  # both turns are taken for longer than the wait
+        pytest.fail("a third heavy computation ran")
     release.set()
     for t in threads:
         t.join()

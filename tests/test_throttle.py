@@ -73,10 +73,10 @@ def test_parallel_attempts_from_one_browser_wait_their_turn():
         threading.Thread(target=t.attempt, args=("m", lambda: checked.append(time.monotonic()) or False))
         for _ in range(4)
     ]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     checked.sort()
     gaps = [b - a for a, b in zip(checked, checked[1:], strict=False)]
     assert len(checked) == 4 and min(gaps) >= 0.15, gaps
