@@ -112,10 +112,12 @@ class JobManager:
         label: str = "",
         base_sha: str | None = None,
         capped: bool = False,
+        seconds: float | None = None,
     ) -> Job:
         """Queue a run. Invalid settings give a job that ends at once as failed, with the reason as its error.
         Raises JobRefused when this browser already has its share of runs, when `capped` (a student in classroom
-        mode) and the run is larger than the limits allow, or when the server is full."""
+        mode) and the run is larger or longer (`seconds`, estimated here) than the limits allow, or when the server is
+        full."""
         if key not in MODELS:
             raise ValueError(f"unknown model {key!r}")
         error = None
@@ -127,7 +129,7 @@ class JobManager:
         with self._lock:
             self._seen[owner] = time.monotonic()
             if not error:
-                quota.admit(list(self._jobs.values()), owner, cfg, self.limits, capped)
+                quota.admit(list(self._jobs.values()), owner, cfg, self.limits, capped, seconds)
             running = sum(j.state == "running" for j in self._jobs.values())
             queued = sum(j.state == "queued" for j in self._jobs.values())
             if running >= self.max_running and queued >= self.max_queued:

@@ -23,6 +23,10 @@ class Limits:
     running_per_owner: int = 1  # one browser trains one run at a time, so it never holds both server slots
     queued_per_owner: int = 2  # room for "train all three models" from the Train page in one press
     max_run_images: int | None = None  # epochs x training images per run (students in classroom mode); None: no cap
+    # Estimated seconds a student's run may train here (classroom mode), from this machine's measured rate: a small
+    # batch size or fp32 makes the same images take many times longer, which an image count cannot see. 15 minutes
+    # holds every Tutorial-recipe preset on a 2-core CPU with precision auto. None: no cap.
+    max_run_seconds: float | None = 900.0
     held_bytes: int = 128 * 2**20  # server-wide: weights and previews of finished runs and uploads of all browsers
     max_owners: int = 10_000  # browsers remembered at once; a fresh id is free, so this bounds the tables
 
@@ -40,9 +44,11 @@ def run_images(cfg: TrainConfig) -> int:
     return int(cfg.epochs) * int(cfg.train_size)
 
 
-def admit(jobs: list[Job], owner: str, cfg: TrainConfig, limits: Limits, capped: bool) -> None:
-    """Raise QuotaExceeded if `owner` may not queue another run of this size. `capped`: the run-size cap applies
-    (a student in classroom mode; never the teacher)."""
+def admit(
+    jobs: list[Job], owner: str, cfg: TrainConfig, limits: Limits, capped: bool, seconds: float | None = None
+) -> None:
+    """Raise QuotaExceeded if `owner` may not queue another run of this size. `capped`: the run-size caps apply
+    (a student in classroom mode; never the teacher); `seconds`: the run's estimated training time here."""
     mine = [j for j in jobs if j.owner == owner]
     running = sum(j.state == "running" for j in mine)
     queued = sum(j.state == "queued" for j in mine)
@@ -68,6 +74,16 @@ def admit(jobs: list[Job], owner: str, cfg: TrainConfig, limits: Limits, capped:
                 images=cfg.train_size,
                 total=run_images(cfg),
                 cap=limits.max_run_images,
+            )
+        )
+    if capped and limits.max_run_seconds is not None and seconds is not None and seconds > limits.max_run_seconds:
+        raise QuotaExceeded(
+            Message(
+                "This run would train for about {minutes:.0f} minutes on this server; in this class a student's run "
+                "may take at most {cap:.0f}. A larger batch size, precision auto, fewer epochs or fewer images make it "
+                "shorter.",
+                minutes=seconds / 60,
+                cap=limits.max_run_seconds / 60,
             )
         )
 

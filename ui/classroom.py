@@ -18,13 +18,14 @@ import hashlib
 import hmac
 import logging
 import os
+import secrets
 import threading
 from pathlib import Path
 
 import streamlit as st
 
 from serve.throttle import KeyThrottle, ServerBusy, key_problem
-from ui.i18n import _, gap
+from ui.i18n import N_, _, gap
 
 log = logging.getLogger("ae_lab.classroom")
 _logged: set[str] = set()  # start-up problems are logged once per process, not on every rerun
@@ -164,6 +165,59 @@ def unlock(typed: str, browser: str) -> bool:
         tag = hashlib.sha256(browser.encode()).hexdigest()[:8]  # the log never holds the id, a browser's credential
         log.warning("Teacher key: wrong attempt %d from browser %s.", failures, tag)
     return right
+
+
+def class_code() -> str:
+    """AE_LAB_CLASS_CODE (or the file AE_LAB_CLASS_CODE_FILE names): "" means costly work is open to every visitor."""
+    path = os.environ.get("AE_LAB_CLASS_CODE_FILE", "").strip()
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            _log_once(logging.ERROR, f"AE_LAB_CLASS_CODE_FILE could not be read ({type(e).__name__}); code required.")
+            return secrets.token_urlsafe(32)  # nobody can know it: costly work stays closed rather than open
+    return os.environ.get("AE_LAB_CLASS_CODE", "").strip()
+
+
+NEEDS_CODE = N_(
+    "Training, uploading weights and computing new results need this class's code: enter it under Class code in the "
+    "sidebar. Everything already computed stays open to you."
+)
+
+
+def may_spend() -> bool:
+    """May this session start costly work (training, weights uploads, new test-set computations)? Always, unless the
+    server asks for a class code; then once this session entered it, or for the teacher."""
+    return not class_code() or bool(st.session_state.get("class_ok")) or is_teacher()
+
+
+@st.cache_resource(show_spinner=False)
+def code_throttle() -> KeyThrottle:
+    """The class code's own attempts: its guessing never slows the teacher key's turns."""
+    return KeyThrottle()
+
+
+def class_code_panel() -> None:
+    """The sidebar's Class code form, while this session has not entered it."""
+    code = class_code()
+    if not code or may_spend():
+        return
+    from ui import session
+
+    with st.sidebar.expander(_("Class code"), expanded=False), st.form("class_code_form", border=False):
+        typed = st.text_input(_("Class code"), type="password", key="class_typed")
+        if st.form_submit_button(_("Enter")):
+            try:
+                right, _n = code_throttle().attempt(
+                    session.browser_id(), lambda: hmac.compare_digest(str(typed).encode()[:1024], code.encode())
+                )
+            except ServerBusy:
+                st.warning(_("Many key attempts are waiting on this server. Try again in a minute."))
+                return
+            if right:
+                st.session_state.class_ok = True
+                st.rerun()
+            st.error(_("That is not the class code. Each wrong attempt makes the next answer slower."))
 
 
 def teacher_panel() -> None:

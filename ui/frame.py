@@ -49,9 +49,10 @@ def setup(switch: bool = True) -> None:
 def retrain_sidebar() -> None:
     """The sidebar's Retrain panel (unless a lesson link hides it); call it once per page, after the page's own
     sidebar controls."""
-    from ui import lesson, session
+    from ui import classroom, lesson, session
     from ui.sidebar import retrain_panel
 
+    classroom.class_code_panel()
     if lesson.hidden("retrain"):
         session.remember_browser()  # what the panel would have done besides training
         return

@@ -14,10 +14,11 @@ import zipfile
 from ae_core import store
 from ae_core.config import TrainConfig
 from ae_core.device import resolve
+from ae_core.messages import Message
 from ae_core.registry import MODELS
 from ae_core.train import estimate_seconds, measure_rate, measure_scoring_rate, resolved_precision
 from serve.budget import RUN_COST_MB
-from serve.jobs import Job, JobManager
+from serve.jobs import Job, JobManager, JobRefused
 from ui import classroom, server, session, text
 from ui.i18n import N_, _, model_name, ngettext, noise_label, tr
 
@@ -167,11 +168,28 @@ def state_text(job: Job) -> str:
 def start(key: str, cfg: TrainConfig | dict) -> Job:
     """Submit a run for this browser; JobRefused (serve.budget.Busy among them) with the reason when it cannot start.
     The memory budget is asked at submit: the run's memory then counts in what the server holds."""
+    if not classroom.may_spend():
+        raise JobRefused(Message(classroom.NEEDS_CODE))
     sidecar = server.sidecar_of(key)
+    capped = classroom.run_size_capped()
+    seconds = run_seconds(key, cfg) if capped else None
     with server.admit(RUN_COST_MB):
         return manager().submit(
-            key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None, capped=classroom.run_size_capped()
+            key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None, capped=capped, seconds=seconds
         )
+
+
+def run_seconds(key: str, cfg: TrainConfig | dict) -> float | None:
+    """A run's estimated training time here, for the run-time cap: the measured rate at the tutorial's batch of 128
+    (one measurement per model and precision, whatever batch sizes are asked), slower in proportion for a smaller
+    batch (a step's fixed cost is shared by fewer images), never faster for a larger one. None for invalid settings
+    (such a run fails at once with the reason)."""
+    try:
+        c = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
+        measured = SPEEDS.wait(("train", key, 128, c.device, c.precision), _measure)
+    except (TypeError, ValueError):
+        return None
+    return estimate_seconds(c, measured * min(1.0, c.batch_size / 128))
 
 
 def my_runs() -> list[Job]:

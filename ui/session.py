@@ -8,6 +8,7 @@ Server-wide objects live in ui/server.py; nothing here is shared between browser
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -58,6 +59,18 @@ def remember_browser() -> None:
         " + (location.protocol === 'https:' ? '; Secure' : '');"
     )
     st.sidebar.html(f"<script>{js}</script>", unsafe_allow_javascript=True)
+
+
+def fragment(fn, run_every: float | None = None):
+    """st.fragment that also tells the job manager this browser is here: a student who only moves sliders (fragment
+    reruns, never a full page run) is active, and never loses their runs to browsers that have been idle longer."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        server.manager().heartbeat(browser_id())
+        return fn(*args, **kwargs)
+
+    return st.fragment(run, run_every=run_every)
 
 
 def forget_browser() -> None:
@@ -167,6 +180,11 @@ def upload_panel(files: list) -> None:
     sidecars = [f for f in files if f.name.endswith(".json")]
     if len(files) != 2 or len(tensors) != 1 or len(sidecars) != 1:  # a value sent with more files reads none
         st.warning(_("Upload exactly one .safetensors file and one .json sidecar."))
+        return
+    from ui import classroom
+
+    if not classroom.may_spend():
+        st.info(_(classroom.NEEDS_CODE))
         return
     try:
         blob, side = tensors[0].getvalue(), sidecars[0].getvalue()

@@ -97,7 +97,7 @@ def retrain_panel() -> None:
         session.remember("rt_model", "rt_preset")
         cfg = jobs.preset_config(key, preset)
         pending = not jobs.speed_known(key, cfg)
-        st.fragment(preset_caption, run_every=1.0 if pending else None)(key, cfg, pending)
+        session.fragment(preset_caption, run_every=1.0 if pending else None)(key, cfg, pending)
         if st.button(_("Start retraining"), type="primary", key="rt_start"):
             try:
                 jobs.start(key, cfg)
@@ -105,7 +105,7 @@ def retrain_panel() -> None:
                 st.error(tr(e))
         busy = any(j.active for j in jobs.my_runs())
         st.session_state.rt_was_active = busy
-        st.fragment(watch, run_every=1.0 if busy else None)()
+        session.fragment(watch, run_every=1.0 if busy else None)()
         for k, run in jobs.active_runs().items():
             use_run = st.toggle(
                 _("{model}: use run {run}").format(model=model_name(k), run=text.plain(tr(run.label))),

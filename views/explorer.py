@@ -79,7 +79,7 @@ def maps_spec() -> dict:
     )
 
 
-@st.fragment
+@session.fragment
 def plane() -> None:
     """Only this part reruns when the place moves."""
     c = st.columns(2)
@@ -118,7 +118,7 @@ st.subheader(_("The plane"))
 plane()
 
 
-@st.fragment
+@session.fragment
 def walk() -> None:
     st.subheader(_("Walk from one digit to another"))
     c = st.columns([1, 1, 1], vertical_alignment="bottom")
@@ -150,7 +150,7 @@ def walk() -> None:
 walk()
 
 
-@st.fragment
+@session.fragment
 def units() -> None:
     st.subheader(_("One code unit at a time"))
     key = st.radio(_("Model"), list(models), format_func=model_name, horizontal=True, key="ex_unit_model")

@@ -175,7 +175,7 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
     return steps.digit, up.name, None
 
 
-@st.fragment
+@session.fragment
 def playground() -> None:
     """The page's body. Picking another digit (or source, drawing, upload) reruns only this, never the sidebar."""
     # A fragment run is not a page run: bring back the values Streamlit dropped for widgets this part did not draw
@@ -200,7 +200,7 @@ def playground() -> None:
     noise_settings(clean, what, hint, source)
 
 
-@st.fragment
+@session.fragment
 def noise_settings(clean, what: str, hint: str | None, source: str) -> None:
     """The noise settings that change now and then: a change reruns this part, the row under it included."""
     c = st.columns([1, 0.8, 0.6, 1.2], vertical_alignment="bottom")
@@ -245,7 +245,7 @@ def noise_settings(clean, what: str, hint: str | None, source: str) -> None:
     )
 
 
-@st.fragment
+@session.fragment
 def outputs(clean, what: str, hint: str | None, source: str) -> None:
     """The noise slider and the output row: a slider move reruns only this, so it draws as little as it can (one
     widget, one HTML block; the lesson-link panel only while it is open)."""

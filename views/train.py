@@ -173,7 +173,7 @@ with st.expander(_("Upload weights (a .safetensors file and its .json sidecar)")
         session.upload_panel(files)
 
 runs = jobs.my_runs()
-st.fragment(live_runs, run_every=1.0 if any(j.active for j in runs) else None)()
+session.fragment(live_runs, run_every=1.0 if any(j.active for j in runs) else None)()
 
 st.subheader(_("Run history"))
 if not runs:
