@@ -105,3 +105,49 @@ def test_a_fragment_rerun_counts_as_the_browser_being_here(monkeypatch):
     monkeypatch.setattr(server, "manager", lambda: type("M", (), {"heartbeat": lambda self, o: seen.append(o)})())
     moved = session.fragment(lambda x: x * 2)
     assert moved(21) == 42 and seen == ["student-1"]
+
+
+@pytest.mark.parametrize(
+    ("claims", "teacher"), [({}, False), ({"email_verified": False}, False), ({"email_verified": True}, True)]
+)
+def test_an_oidc_login_counts_only_with_a_verified_email(monkeypatch, claims, teacher):
+    """A provider that sends no email_verified claim proves nothing about the address: not a teacher."""
+    import streamlit as st
+
+    from ui import classroom
+
+    monkeypatch.setenv("AE_LAB_TEACHER_EMAILS", "teacher@school.example")
+    monkeypatch.setattr(st, "user", {"is_logged_in": True, "email": "Teacher@School.example", **claims})
+    assert (classroom._logged_in_email() == "teacher@school.example") is teacher
+
+
+def test_the_shipped_server_command_writes_the_ready_file_with_the_warm_up_off(tmp_path):
+    """`python -m ui.serve`, the container's and Kubernetes' command, with AE_LAB_WARMUP=0 and AE_LAB_READY_FILE set
+    (a pod whose probe waits for the file would otherwise never become ready)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from harness.browser import free_port
+
+    ready, port = tmp_path / "ready", free_port()
+    env = {**os.environ, "AE_LAB_WARMUP": "0", "AE_LAB_READY_FILE": str(ready), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "ui.serve", f"--server.port={port}", "--server.address=127.0.0.1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.3)
+        assert ready.read_text() == "skipped\n"
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -158,3 +158,72 @@ def test_every_shipped_setup_turns_classroom_mode_on_and_ships_no_key():
     assert key["valueFrom"]["secretKeyRef"]["name"] == "ae-lab-teacher"
     spaces = (ROOT / "deploy" / "spaces" / "README.md").read_text()
     assert "sdk: docker" in spaces and "AE_LAB_TEACHER_KEY" in spaces  # the Dockerfile's ENV, a Space secret
+
+
+# --- issue 27, finding 4: set-ups and secrets -------------------------------------------------------------------------
+
+
+def test_every_documented_replica_command_turns_classroom_mode_on():
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    commands = [line for line in nginx.splitlines() if "--server.port" in line]
+    assert len(commands) == 2 and all("AE_LAB_CLASSROOM=1" in c and "ui.serve" in c for c in commands), commands
+    section = README.split("- **Several replicas**", 1)[1].split("\n- **", 1)[0]
+    assert "AE_LAB_CLASSROOM=1" in section and "streamlit run app.py --server.port" not in section
+
+
+def test_secrets_never_reach_the_image_or_the_repository():
+    docker = set((ROOT / ".dockerignore").read_text().split())
+    git = set((ROOT / ".gitignore").read_text().split())
+    for secret in ("deploy/.env", ".streamlit/secrets.toml", "deploy/certs/"):
+        assert secret in docker, secret  # COPY . . would put it into the image
+        assert secret in git, secret
+    assert "COPY --chown=aelab:aelab . ." in DOCKERFILE  # the one copy the ignore file guards
+
+
+def test_compose_serves_tls_only_and_plain_http_just_redirects():
+    conf = (ROOT / "deploy" / "compose-nginx.conf").read_text()
+    servers = conf.split("server {")[1:]
+    plain = next(s for s in servers if "listen 8080;" in s)
+    tls = next(s for s in servers if "listen 8443 ssl;" in s)
+    assert "return 301 https://" in plain and "proxy_pass" not in plain  # nothing is served in clear
+    assert "proxy_pass http://ae_lab;" in tls and "ssl_certificate /etc/nginx/certs/" in tls
+    assert re.search(r"ssl_protocols TLSv1\.2 TLSv1\.3;", tls)
+    nginx = yaml_docs("deploy/compose.yaml")[0]["services"]["nginx"]
+    assert "8443:8443" in nginx["ports"] and any(v.endswith(":/etc/nginx/certs:ro") for v in nginx["volumes"])
+    for needle in ("TLS", "deploy/certs", "ae-lab-tls"):
+        assert needle in README, needle
+
+
+def test_the_kubernetes_ingress_serves_tls_and_redirects():
+    ing = k8s("Ingress")
+    assert ing["spec"]["tls"][0]["secretName"] == "ae-lab-tls"
+    assert ing["spec"]["rules"][0]["host"] in ing["spec"]["tls"][0]["hosts"]
+    ann = ing["metadata"]["annotations"]
+    assert ann["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+
+
+def test_the_kubernetes_pod_is_hardened_with_writable_volumes_where_the_app_writes():
+    pod = k8s("Deployment")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    container = pod["containers"][0]
+    sc = container["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
+    assert sc["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    ready = next(e["value"] for e in container["env"] if e["name"] == "AE_LAB_READY_FILE")
+    assert "/weights" in mounts and any(ready.startswith(m + "/") for m in mounts)  # the ready file can be written
+    assert "/tmp" in mounts  # tempfile's default (uploads, safetensors saves' temporary files)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert all(
+        volumes[m["name"]].get("emptyDir") is not None for m in container["volumeMounts"] if m["name"] != "weights"
+    )
+
+
+def test_compose_limits_each_replicas_memory_and_restarts_it():
+    services = yaml_docs("deploy/compose.yaml")[0]["services"]
+    for name in ("app1", "app2", "nginx"):
+        assert services[name]["restart"] == "unless-stopped", name
+        assert re.fullmatch(r"\d+[mg]", services[name]["mem_limit"]), name
+    k8s_limit = k8s("Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+    assert services["app1"]["mem_limit"] == k8s_limit.lower().rstrip("i")  # one sizing for both set-ups (3 GiB)
