@@ -53,3 +53,58 @@ def test_each_browser_stays_on_one_of_two_replicas(tmp_path):
                         break
                 b.close()
     assert set(served) == replicas, served
+
+
+def test_the_compose_proxy_serves_the_app_over_tls_and_plain_http_only_redirects(tmp_path):
+    """deploy/compose-nginx.conf as compose runs it, with a self-signed certificate in place of the operator's and
+    one real replica behind both upstream names."""
+    import http.client
+    import shutil
+    import ssl
+    import subprocess
+    import time
+
+    from harness.browser import ROOT, free_port, streamlit_server
+
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(certs / "privkey.pem"), "-out", str(certs / "fullchain.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    plain, tls = free_port(), free_port()
+    with streamlit_server(log_path=tmp_path / "replica.log") as url:
+        replica = url.rsplit(":", 1)[1]
+        conf = (ROOT / "deploy" / "compose-nginx.conf").read_text()
+        for old, new in (
+            ("app1:8501", f"127.0.0.1:{replica}"),
+            ("app2:8501", f"127.0.0.1:{replica}"),
+            ("/etc/nginx/certs", str(certs)),
+            ("/tmp/ae-lab-nginx", str(tmp_path)),
+            ("listen 8080;", f"listen 127.0.0.1:{plain};"),
+            ("listen 8443 ssl;", f"listen 127.0.0.1:{tls} ssl;"),
+            ("https://$host:8443", f"https://$host:{tls}"),
+        ):
+            assert old in conf, old
+            conf = conf.replace(old, new)
+        (tmp_path / "nginx.conf").write_text(conf)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        proc = subprocess.Popen([nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-g", "daemon off;"])
+        try:
+            time.sleep(1.0)
+            assert proc.poll() is None, (tmp_path / "error.log").read_text()
+            insecure = ssl.create_default_context()
+            insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE  # the test's own certificate
+            c = http.client.HTTPSConnection("127.0.0.1", tls, context=insecure, timeout=10)
+            c.request("GET", "/_stcore/health")
+            r = c.getresponse()
+            assert r.status == 200 and r.read() == b"ok"
+            assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+            c = http.client.HTTPConnection("127.0.0.1", plain, timeout=10)
+            c.request("GET", "/_stcore/health", headers={"Host": "class.example"})
+            r = c.getresponse()
+            assert r.status == 301 and r.getheader("Location") == f"https://class.example:{tls}/_stcore/health"
+        finally:
+            proc.terminate()
+            proc.wait(10)
