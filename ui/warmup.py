@@ -113,8 +113,18 @@ def _listen() -> threading.Event:
     return go
 
 
+def over_budget() -> bool:
+    """The server and its children (this child among them) hold more than the part of the ceiling that admitted work
+    may use (serve/budget.py)."""
+    from ui import server
+
+    b = server.budget()
+    return b.in_use() > b.limit
+
+
 def _govern(child, done: threading.Event) -> None:
-    """Pause the child while this server is busy, resume it when quiet (see BUSY)."""
+    """Pause the child while this server is busy, resume it when quiet (see BUSY); end it when the server is at its
+    memory budget (a paused child would keep holding its memory)."""
     from serve.rowworker import children_cpu_s
 
     def cpu() -> float:  # this server's threads and its row worker (its comparisons)
@@ -122,6 +132,11 @@ def _govern(child, done: threading.Event) -> None:
 
     paused, last = False, cpu()
     while not done.wait(GOVERN_S):
+        if over_budget():  # the warm-up is never worth the replica: its child goes, pages compute on demand
+            log.warning("Warm-up stopped: the server and its children are at their memory budget.")
+            _state["stopped_for_memory"] = True
+            child.kill()
+            return
         now = cpu()
         use, last = (now - last) / GOVERN_S, now  # cores' worth of this process's CPU over the last GOVERN_S
         want = use >= QUIET if paused else use > BUSY
@@ -154,10 +169,21 @@ def _child() -> None:
     out.close()
 
 
+def _next(child):
+    """The child's next (what, key, value), or None at its end, also when it was ended for memory."""
+    import pickle
+
+    try:
+        return pickle.load(child.stdout)
+    except EOFError:
+        if _state.get("stopped_for_memory"):
+            return None
+        raise
+
+
 def _computed(jobs: list):
     """(what, key, value()) for every job: from a low-priority child process, or in this thread if none can start
     (AE_LAB_WARMUP_PROCESS=0, or a platform without one). Keys are content, so the child's are the parent's."""
-    import pickle
     import subprocess
     import sys
 
@@ -173,7 +199,7 @@ def _computed(jobs: list):
             done = threading.Event()
             threading.Thread(target=_govern, args=(child, done), name="ae-lab-warmup-governor", daemon=True).start()
             try:
-                while (msg := pickle.load(child.stdout)) is not None:  # our own child's output: trusted
+                while (msg := _next(child)) is not None:  # our own child's output: trusted
                     what, key, value = msg
                     yield what, key, lambda v=value: v
             finally:
@@ -207,7 +233,7 @@ def run() -> list[str]:
             cache.get(key, lambda v=value: v())  # a visitor who got there first keeps theirs (the same value)
         _state["done"].append(what)
     _state["seconds"] = round(time.perf_counter() - t0, 1)
-    _state["status"] = "done"
+    _state["status"] = "stopped" if _state.get("stopped_for_memory") else "done"
     log.info("Warm-up done in %.1f s: %s.", _state["seconds"], ", ".join(_state["done"]))
     _ready()
     return list(_state["done"])
