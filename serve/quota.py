@@ -15,7 +15,7 @@ from ae_core.messages import Message
 if TYPE_CHECKING:  # only for annotations: quota never builds jobs
     from ae_core.config import TrainConfig
 
-    from .jobs import Job
+    from .job import Job
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,35 @@ def owners_to_forget(last_seen: dict[str, float], busy: set[str], limit: int) ->
         return []
     idle = sorted((t, o) for o, t in last_seen.items() if o not in busy)
     return [o for _, o in idle[: len(last_seen) - limit]]
+
+
+def prune(
+    jobs: list[Job], seen: dict[str, float], now: float, keep_finished: int, owner_ttl: float, limits: Limits
+) -> tuple[list[Job], set[str], list[Job]]:
+    """What the job manager drops: (finished runs past each browser's newest `keep_finished`, and all of a forgotten
+    browser's; the browsers to forget: unseen for `owner_ttl`, or the idlest past `limits.max_owners`, never one with
+    a run training or waiting; then the idlest browsers' finished runs past `limits.held_bytes`)."""
+    busy = {j.owner for j in jobs if j.active}
+    gone = {o for o, t in seen.items() if now - t > owner_ttl}
+    gone |= set(owners_to_forget(seen, busy, limits.max_owners))
+    by_owner: dict[str, list[Job]] = {}
+    for j in jobs:
+        if not j.active:
+            by_owner.setdefault(j.owner, []).append(j)
+    drop: list[Job] = []
+    for owner, done in by_owner.items():
+        done.sort(key=lambda j: j.finished or 0)
+        drop += done if owner in gone or owner not in seen else done[: max(0, len(done) - keep_finished)]
+    dropped = {id(j) for j in drop}
+    evicted = to_evict([j for j in jobs if id(j) not in dropped], seen, limits.held_bytes)
+    return drop, gone - busy, evicted
+
+
+def eviction_notice(job: Job, limits: Limits) -> Message:
+    """What a browser is told, on its next page, about its run dropped to free memory."""
+    return Message(
+        "{run} was removed from your run history to free memory for the class (the server keeps "
+        "{mb:.0f} MB of runs for all browsers; the idlest go first). Download runs you want to keep.",
+        run=job.label,
+        mb=limits.held_bytes / 2**20,
+    )
