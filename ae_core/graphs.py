@@ -11,12 +11,7 @@ would not reach the fused kernel's captured arguments); everything else takes `e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
-
-if TYPE_CHECKING:
-    from .engine import Loop
 
 WARMUP_STEPS = 3  # eager steps on a side stream before capture, as torch.cuda.graphs requires (cuDNN/cuBLAS set-up)
 
@@ -31,8 +26,9 @@ class CapturedStep:
     batch after the warm-up, then replays; a short batch (an epoch's last) runs eagerly on the same weights and
     optimizer state."""
 
-    def __init__(self, loop: Loop, eager) -> None:
-        self.loop, self.eager = loop, eager  # eager: engine.update(loop, x, target) -> mean loss
+    def __init__(self, loop, eager) -> None:
+        # loop: an engine.Loop (not imported: engine imports this module); eager: engine.update(loop, x, target)
+        self.loop, self.eager = loop, eager
         self.warm = 0  # eager warm-up steps done
         self.graph: torch.cuda.CUDAGraph | None = None
         self.x = self.target = self.loss = None  # static buffers the graph reads and writes
