@@ -202,7 +202,7 @@ def test_a_lesson_link_carries_the_teachers_language():
 def test_the_teachers_panel_in_chinese(monkeypatch):
     """Classroom mode's Teacher expander, its key form and the refusals that name it, in Chinese."""
     monkeypatch.setenv("AE_LAB_CLASSROOM", "1")
-    monkeypatch.setenv("AE_LAB_TEACHER_KEY", "k" * 24)
+    monkeypatch.setenv("AE_LAB_TEACHER_KEY", "a-key-of-the-teachers-" + "Xq7wPz2Lm9")  # not guessable: accepted
     at = AppTest.from_file(str(ROOT / "views" / "train.py"), default_timeout=120)
     at.query_params["lang"] = "zh-CN"
     at.run()
