@@ -51,11 +51,11 @@ class JobManager(History):
         label: str = "",
         base_sha: str | None = None,
         capped: bool = False,
-        seconds: float | None = None,
+        seconds: tuple[float, float] | None = None,
     ) -> Job:
         """Queue a run. Invalid settings give a job that ends at once as failed, with the reason as its error.
         Raises JobRefused when this browser already has its share of runs, when `capped` (a student in classroom
-        mode) and the run is larger or longer (`seconds`, estimated here) than the limits allow, or when the server is
+        mode) and the run is larger or longer (`seconds`: its and its Tutorial recipe's, estimated here) than the limits allow, or when the server is
         full."""
         if key not in MODELS:
             raise ValueError(f"unknown model {key!r}")

@@ -23,10 +23,10 @@ class Limits:
     running_per_owner: int = 1  # one browser trains one run at a time, so it never holds both server slots
     queued_per_owner: int = 2  # room for "train all three models" from the Train page in one press
     max_run_images: int | None = None  # epochs x training images per run (students in classroom mode); None: no cap
-    # Estimated seconds a student's run may train here (classroom mode), from this machine's measured rate: a small
-    # batch size or fp32 makes the same images take many times longer, which an image count cannot see. 15 minutes
-    # holds every Tutorial-recipe preset on a 2-core CPU with precision auto. None: no cap.
-    max_run_seconds: float | None = 900.0
+    # A student's run may train at most this many times as long as the model's Tutorial recipe here (classroom mode),
+    # both estimated from this machine's measured rates: a small batch size or fp32 makes the same images take many
+    # times longer, which an image count cannot see, while the Tutorial recipe always fits, on any machine. None: no cap.
+    max_run_vs_tutorial: float | None = 2.0
     held_bytes: int = 128 * 2**20  # server-wide: weights and previews of finished runs and uploads of all browsers
     max_owners: int = 10_000  # browsers remembered at once; a fresh id is free, so this bounds the tables
 
@@ -45,10 +45,16 @@ def run_images(cfg: TrainConfig) -> int:
 
 
 def admit(
-    jobs: list[Job], owner: str, cfg: TrainConfig, limits: Limits, capped: bool, seconds: float | None = None
+    jobs: list[Job],
+    owner: str,
+    cfg: TrainConfig,
+    limits: Limits,
+    capped: bool,
+    seconds: tuple[float, float] | None = None,
 ) -> None:
     """Raise QuotaExceeded if `owner` may not queue another run of this size. `capped`: the run-size caps apply
-    (a student in classroom mode; never the teacher); `seconds`: the run's estimated training time here."""
+    (a student in classroom mode; never the teacher); `seconds`: (this run's, the model's Tutorial recipe's)
+    estimated training time here."""
     mine = [j for j in jobs if j.owner == owner]
     running = sum(j.state == "running" for j in mine)
     queued = sum(j.state == "queued" for j in mine)
@@ -76,14 +82,16 @@ def admit(
                 cap=limits.max_run_images,
             )
         )
-    if capped and limits.max_run_seconds is not None and seconds is not None and seconds > limits.max_run_seconds:
+    factor = limits.max_run_vs_tutorial
+    if capped and factor is not None and seconds is not None and seconds[0] > factor * seconds[1]:
         raise QuotaExceeded(
             Message(
                 "This run would train for about {minutes:.0f} minutes on this server; in this class a student's run "
-                "may take at most {cap:.0f}. A larger batch size, precision auto, fewer epochs or fewer images make it "
-                "shorter.",
-                minutes=seconds / 60,
-                cap=limits.max_run_seconds / 60,
+                "may take at most {cap:.0f} ({factor:g} times the Tutorial recipe here). A larger batch size, "
+                "precision auto, fewer epochs or fewer images make it shorter.",
+                minutes=max(1.0, seconds[0] / 60),
+                cap=max(1.0, factor * seconds[1] / 60),
+                factor=factor,
             )
         )
 

@@ -44,15 +44,21 @@ def _log_once(level: int, message: str) -> None:
     log.log(level, message)
 
 
-def _raw_key() -> str:
-    path = os.environ.get("AE_LAB_TEACHER_KEY_FILE", "").strip()
+def _secret(name: str, unreadable: str) -> str:
+    """The value of the file named by `name`_FILE (Docker and Kubernetes secrets), else of `name`; `unreadable` when
+    that file cannot be read (logged once)."""
+    path = os.environ.get(f"{name}_FILE", "").strip()
     if path:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as e:
-            _log_once(logging.ERROR, f"AE_LAB_TEACHER_KEY_FILE could not be read ({type(e).__name__}); no teacher key.")
-            return ""
-    return os.environ.get("AE_LAB_TEACHER_KEY", "").strip()
+            _log_once(logging.ERROR, f"{name}_FILE could not be read ({type(e).__name__}).")
+            return unreadable
+    return os.environ.get(name, "").strip()
+
+
+def _raw_key() -> str:
+    return _secret("AE_LAB_TEACHER_KEY", "")  # unreadable: no teacher key
 
 
 def _key() -> str:
@@ -168,15 +174,9 @@ def unlock(typed: str, browser: str) -> bool:
 
 
 def class_code() -> str:
-    """AE_LAB_CLASS_CODE (or the file AE_LAB_CLASS_CODE_FILE names): "" means costly work is open to every visitor."""
-    path = os.environ.get("AE_LAB_CLASS_CODE_FILE", "").strip()
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as e:
-            _log_once(logging.ERROR, f"AE_LAB_CLASS_CODE_FILE could not be read ({type(e).__name__}); code required.")
-            return secrets.token_urlsafe(32)  # nobody can know it: costly work stays closed rather than open
-    return os.environ.get("AE_LAB_CLASS_CODE", "").strip()
+    """AE_LAB_CLASS_CODE (or the file AE_LAB_CLASS_CODE_FILE names): "" means costly work is open to every visitor.
+    An unreadable file gives a code nobody knows: costly work stays closed rather than open."""
+    return _secret("AE_LAB_CLASS_CODE", secrets.token_urlsafe(32))
 
 
 NEEDS_CODE = N_(

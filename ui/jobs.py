@@ -172,7 +172,12 @@ def start(key: str, cfg: TrainConfig | dict) -> Job:
         raise JobRefused(Message(classroom.NEEDS_CODE))
     sidecar = server.sidecar_of(key)
     capped = classroom.run_size_capped()
-    seconds = run_seconds(key, cfg) if capped else None
+    seconds = None
+    if capped:  # (this run, the model's Tutorial recipe on the same device), both estimated from measured rates
+        mine = run_seconds(key, cfg)
+        device = cfg.device if isinstance(cfg, TrainConfig) else str(cfg.get("device", "auto"))
+        tutorial = run_seconds(key, preset_config(key, "tutorial").replace(device=device))
+        seconds = (mine, tutorial) if mine is not None and tutorial is not None else None
     with server.admit(RUN_COST_MB):
         return manager().submit(
             key, cfg, owner(), base_sha=sidecar["sha256"] if sidecar else None, capped=capped, seconds=seconds
