@@ -11,7 +11,8 @@ The rules, each number stated once here and quoted by the README's threat model:
   and nothing already held is touched. The rest of the ceiling is the margin for what is never admitted (page runs,
   slider rows, Python's own growth).
 - **At once** (`heavy`): at most HEAVY_AT_ONCE test-set computations run at a time per process; another waits up to
-  HEAVY_WAIT_S for a turn, then is refused the same way.
+  HEAVY_WAIT_S for a turn, then is refused the same way. Sweeps over the 1,000 sweep digits (Inside's code maps, the
+  explorer's code spaces) are light: they ask the memory budget only, so they never queue behind a test set.
 - **Shares** (`share_mb`): the results cache, the playground rows and the held runs are sized from the ceiling, not
   added on top of it.
 """
@@ -33,6 +34,7 @@ SAFE_FRACTION = 0.80  # admitted work keeps the server and its children under th
 HEAVY_AT_ONCE = 2  # test-set computations (Scoreboard, Inside, Explore) running at once per process
 HEAVY_WAIT_S = 20.0  # how long one waits for a turn before it is refused
 HEAVY_COST_MB = 400  # what one such computation may hold while it runs (10,000 digits through every model)
+LIGHT_COST_MB = 100  # a sweep over the sweep digits (1,000 by default): no turn needed, only the memory budget
 RUN_COST_MB = 300  # a training run: its training set, model, optimizer state and the final test-set scoring
 SHARES = {"results": 0.15, "rows": 0.04, "runs": 0.04}  # of the ceiling: the results cache, playground rows, held runs
 SAMPLE_S = 0.25  # memory in use is read at most this often (psutil over the process tree: about 1 ms)

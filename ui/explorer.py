@@ -28,7 +28,8 @@ def spaces(models: dict, shas: dict) -> dict[str, CodeSpace]:
 
     sub = server.subset()
     return {
-        k: server.cached(*insight.space_job(k, m, shas, sub), _("Mapping the code space…")) for k, m in models.items()
+        k: server.cached(*insight.space_job(k, m, shas, sub), _("Mapping the code space…"), heavy=False)
+        for k, m in models.items()
     }
 
 

@@ -24,7 +24,7 @@ from ae_core import classifier, data, store  # noqa: E402
 from ae_core.device import configure_cuda, configure_threads  # noqa: E402
 from ae_core.messages import Message, of  # noqa: E402
 from ae_core.registry import MODELS  # noqa: E402
-from serve.budget import HEAVY_COST_MB, Budget, Busy, share_mb  # noqa: E402
+from serve.budget import HEAVY_COST_MB, LIGHT_COST_MB, Budget, Busy, share_mb  # noqa: E402
 from serve.cache import ComputeCache  # noqa: E402
 from serve.jobs import JobManager  # noqa: E402
 from serve.quota import Limits  # noqa: E402
@@ -225,8 +225,10 @@ def rows() -> ComputeCache:
     return ComputeCache(int(share_mb("rows", budget().ceiling, _asked_mb("AE_LAB_ROW_CACHE_MB")) * 2**20))
 
 
-def cached(key: tuple, compute, label: str):
-    """compute(progress) once per key for the whole server, with a progress bar while this session waits for it."""
+def cached(key: tuple, compute, label: str, heavy: bool = True):
+    """compute(progress) once per key for the whole server, with a progress bar while this session waits for it.
+    `heavy`: a test-set computation, which takes one of the process's few turns (serve/budget.py); a sweep over the
+    sweep digits (server.subset) is light and asks the memory budget only."""
     cache = results()
     found, value = cache.peek(key)
     if found:
@@ -239,7 +241,7 @@ def cached(key: tuple, compute, label: str):
     bar = st.progress(0.0, text=label)
 
     def admitted():  # a new test-set computation: a bounded number at once, under the memory budget
-        with admit(HEAVY_COST_MB, heavy=True):
+        with admit(HEAVY_COST_MB if heavy else LIGHT_COST_MB, heavy=heavy):
             return compute(lambda frac, text=label: bar.progress(min(max(frac, 0.0), 1.0), text=text))
 
     try:

@@ -76,6 +76,7 @@ def maps_spec() -> dict:
         ),  # titles in the reader's language
         lambda _p: ex.maps_spec({model_name(k): spaces[k] for k in models}, bounds),
         "",
+        heavy=False,  # a chart's spec from the spaces already computed
     )
 
 

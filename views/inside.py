@@ -133,7 +133,7 @@ noisy_current = inspect.as_input(compare.noisy_digit(current, lm_noise, lm_facto
 latent_charts, facts = [], []
 clean_word, noisy_word = _("clean"), _("noisy")
 for key, model in models.items():
-    p = server.cached(*insight.pca_job(key, model, shas, sub), _("Mapping codes…"))
+    p = server.cached(*insight.pca_job(key, model, shas, sub), _("Mapping codes…"), heavy=False)
     pts = pd.DataFrame(p.points.numpy(), columns=["pc1", "pc2"]).assign(
         digit=sub.labels[: len(pool)].numpy().astype(str)
     )
