@@ -8,7 +8,8 @@ The rules, each number stated once here and quoted by the README's threat model:
 - **Admission** (`Budget.admit`): a costly step (a canvas or upload decode, a new test-set computation, a training
   run, a weights upload) states its cost first. It runs only while memory in use + what admitted steps reserved +
   its cost stays under SAFE_FRACTION of the ceiling; otherwise it is refused at once with a "busy, try again" message,
-  and nothing already held is touched. The rest of the ceiling is the margin for what is never admitted (page runs,
+  and nothing already held is touched. Before refusing, it asks the reclaimers (the warm-up's child) to give their
+  memory back: visitors come first. The rest of the ceiling is the margin for what is never admitted (page runs,
   slider rows, Python's own growth).
 - **At once** (`heavy`): at most HEAVY_AT_ONCE test-set computations run at a time per process; another waits up to
   HEAVY_WAIT_S for a turn, then is refused the same way. Sweeps over the 1,000 sweep digits (Inside's code maps, the
@@ -117,6 +118,7 @@ class Budget:
         self._heavy = threading.BoundedSemaphore(heavy_at_once)
         self.heavy_wait_s = heavy_wait_s
         self.refused = 0  # steps refused so far (for the log and the soak test)
+        self._reclaimers: list[Callable[[], bool]] = []  # what gives memory back for a visitor's step
 
     def in_use(self) -> int:
         """Memory in use now (read at most every SAMPLE_S) plus what admitted steps reserved."""
@@ -131,17 +133,47 @@ class Budget:
             self._sample = (now, value)
         return value + self._reserved
 
+    def reclaimer(self, free: Callable[[], bool]) -> Callable[[], None]:
+        """Register `free`, which gives memory back when a visitor's step would not fit (True: it did), such as the
+        warm-up's child: visitors come first. Returns the function that unregisters it."""
+        with self._lock:
+            self._reclaimers.append(free)
+
+        def unregister() -> None:
+            with self._lock:
+                if free in self._reclaimers:
+                    self._reclaimers.remove(free)
+
+        return unregister
+
+    def _reclaim(self) -> bool:
+        """Ask every reclaimer to give memory back (outside the lock); True when one did (memory is then read again)."""
+        with self._lock:
+            reclaimers = list(self._reclaimers)
+        freed = any([free() for free in reclaimers])  # every one is asked: a list, not a short-circuit
+        if freed:
+            with self._lock:
+                self._sample = (-1e9, 0)  # read memory afresh at the next check
+        return freed
+
+    def _reserve(self, cost_bytes: int) -> bool:
+        with self._lock:
+            if self._in_use() + cost_bytes > self.limit:
+                return False
+            self._reserved += cost_bytes
+            return True
+
     @contextmanager
     def admit(self, cost_bytes: int, heavy: bool = False) -> Iterator[None]:
-        """Run the body with `cost_bytes` reserved; Busy, before anything runs, when it does not fit."""
+        """Run the body with `cost_bytes` reserved; Busy, before anything runs, when it does not fit even after the
+        reclaimers gave back what they hold."""
         if heavy and not self._heavy.acquire(timeout=self.heavy_wait_s):
             self._refuse()
         try:
-            with self._lock:
-                if self._in_use() + cost_bytes > self.limit:
+            if not self._reserve(cost_bytes) and not (self._reclaim() and self._reserve(cost_bytes)):
+                with self._lock:
                     self.refused += 1
-                    raise Busy(f"{cost_bytes >> 20} MB more would pass {self.limit >> 20} MB")
-                self._reserved += cost_bytes
+                raise Busy(f"{cost_bytes >> 20} MB more would pass {self.limit >> 20} MB")
             try:
                 yield
             finally:

@@ -89,3 +89,22 @@ def test_caches_are_shares_of_the_ceiling_not_on_top_of_it():
     assert bd.share_mb("results", ceiling, asked_mb=100) == 100  # the operator may ask for less
     assert bd.share_mb("results", ceiling, asked_mb=10_000) == pytest.approx(0.15 * 3072)  # never more
     assert sum(bd.SHARES.values()) + (1 - bd.SAFE_FRACTION) < 0.5  # half the pod stays for the server itself
+
+
+def test_a_visitors_step_that_does_not_fit_first_asks_the_reclaimers_to_give_memory_back():
+    """The warm-up's child registers as a reclaimer: a student's run is admitted after it ends, not refused."""
+    use = {"now": 780 * MB}
+
+    def end_warm_up() -> bool:
+        use["now"] -= 500 * MB  # the child's memory, given back
+        return True
+
+    ticks = iter(range(10**6))
+    b = Budget(ceiling=1000 * MB, used=lambda: use["now"], clock=lambda: float(next(ticks)))  # every read is fresh
+    unregister = b.reclaimer(end_warm_up)
+    with b.admit(300 * MB):  # 780 + 300 > 800: the reclaimer is asked, then 280 + 300 fits
+        assert use["now"] == 280 * MB
+    unregister()
+    use["now"] = 780 * MB
+    with pytest.raises(Busy), b.admit(300 * MB):  # nothing left to reclaim: refused
+        pytest.fail("admitted past the budget")

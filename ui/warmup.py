@@ -122,6 +122,17 @@ def over_budget() -> bool:
     return b.in_use() > b.limit
 
 
+def _end_for_memory(child) -> bool:
+    """End the warm-up's child to give its memory back (the budget's reclaimer); True if it was still running."""
+    if child.poll() is not None:
+        return False
+    log.warning("Warm-up stopped: the server and its children are at their memory budget.")
+    _state["stopped_for_memory"] = True
+    child.kill()
+    child.wait(10)
+    return True
+
+
 def _govern(child, done: threading.Event) -> None:
     """Pause the child while this server is busy, resume it when quiet (see BUSY); end it when the server is at its
     memory budget (a paused child would keep holding its memory)."""
@@ -133,9 +144,7 @@ def _govern(child, done: threading.Event) -> None:
     paused, last = False, cpu()
     while not done.wait(GOVERN_S):
         if over_budget():  # the warm-up is never worth the replica: its child goes, pages compute on demand
-            log.warning("Warm-up stopped: the server and its children are at their memory budget.")
-            _state["stopped_for_memory"] = True
-            child.kill()
+            _end_for_memory(child)
             return
         now = cpu()
         use, last = (now - last) / GOVERN_S, now  # cores' worth of this process's CPU over the last GOVERN_S
@@ -198,11 +207,15 @@ def _computed(jobs: list):
         else:
             done = threading.Event()
             threading.Thread(target=_govern, args=(child, done), name="ae-lab-warmup-governor", daemon=True).start()
+            from ui import server
+
+            unregister = server.budget().reclaimer(lambda: _end_for_memory(child))
             try:
                 while (msg := _next(child)) is not None:  # our own child's output: trusted
                     what, key, value = msg
                     yield what, key, lambda v=value: v
             finally:
+                unregister()
                 done.set()
                 child.stdout.close()
                 child.stdin.close()
