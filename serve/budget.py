@@ -33,7 +33,7 @@ from .quota import JobRefused
 
 SAFE_FRACTION = 0.80  # admitted work keeps the server and its children under this part of the ceiling
 HEAVY_AT_ONCE = 2  # test-set computations (Scoreboard, Inside, Explore) running at once per process
-HEAVY_WAIT_S = 20.0  # how long one waits for a turn before it is refused
+HEAVY_WAIT_S = 120.0  # how long one waits for a turn (its progress bar showing) before it is refused
 HEAVY_COST_MB = 400  # what one such computation may hold while it runs (10,000 digits through every model)
 LIGHT_COST_MB = 100  # a sweep over the sweep digits (1,000 by default): no turn needed, only the memory budget
 RUN_COST_MB = 300  # a training run: its training set, model, optimizer state and the final test-set scoring
