@@ -1,8 +1,8 @@
 """A hostile class against a real server in classroom mode, at the protocol level (issue 27's soak, long form).
 
 Attackers with a fresh browser id for every request (canvas bombs, 4096-pixel uploads, weights uploads with new
-content, Scoreboard settings nobody asked for, key guesses, run spam) while 30 honest students move sliders, 3 of them
-train Quick runs, and the teacher unlocks. Prints one JSON line: the ceiling and the highest resident memory of the
+content, Scoreboard settings nobody asked for, key guesses, run spam, new noise seeds) while 30 honest students move
+sliders, 3 of them train Quick runs, and the teacher unlocks. Prints one JSON line: the ceiling and the highest resident memory of the
 server and its children, the honest students' slider p50/p95, what became of each honest run, the teacher's unlock
 time, whether a key was found, and how many error boxes anyone saw. tests/reliability/test_hostile_class.py runs the
 short form in `make test`.

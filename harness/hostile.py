@@ -1,7 +1,7 @@
 """A hostile class against one real server, at the protocol level (issue 27's soak; tests/ and bench/ share it).
 
 Attackers use a fresh browser id for every request: canvas bombs, uploads at the size limit, weights uploads with new
-content, Scoreboard settings nobody asked for, teacher-key guesses and run spam. Meanwhile honest students (each their
+content, Scoreboard settings nobody asked for, teacher-key guesses, run spam and streams of new noise seeds. Meanwhile honest students (each their
 own browser, with the class code) move the playground's noise slider, a few of them train Quick runs, and the teacher
 unlocks once the attack is under way. A sampler reads the resident memory of the server and its children throughout.
 Every refusal must be a message: an error box (an uncaught exception) anywhere is counted as a failure.
@@ -151,7 +151,15 @@ class Soak:
     # --- attackers ----------------------------------------------------------------------------------------------
     def attacker(self, i: int) -> None:
         rng = random.Random(1000 + i)
-        kinds = [self.canvas_bomb, self.big_upload, self.weights_upload, self.new_scoreboard, self.guess, self.run_spam]
+        kinds = [
+            self.canvas_bomb,
+            self.big_upload,
+            self.weights_upload,
+            self.new_scoreboard,
+            self.guess,
+            self.run_spam,
+            self.seed_stream,
+        ]
         while not self.stop.is_set():
             act = kinds[rng.randrange(len(kinds))]
             try:
@@ -190,6 +198,12 @@ class Soak:
         if "Leave teacher mode" in s.buttons:
             self.t.key_found = True
         self.t.add("key guess", run)
+
+    def seed_stream(self, s: stclient.Session, rng) -> None:
+        """New noise seeds nobody asked for: each one a playground row computed afresh."""
+        s.open("")
+        for _ in range(10):
+            self.t.add("new seed", s.set("pg_seed", rng.randrange(2**31 - 1)))
 
     def run_spam(self, s: stclient.Session, rng) -> None:
         s.open("")

@@ -53,12 +53,6 @@ def admit(cost_mb: float, heavy: bool = False):
     return budget().admit(int(cost_mb * 2**20), heavy)
 
 
-def _tr_const(text: str) -> str:
-    from ui.i18n import _
-
-    return _(text)
-
-
 def busy_stop(e: Busy) -> None:
     """Tell this visitor the server is busy and end this run here; what they hold stays."""
     from ui.i18n import tr
@@ -234,9 +228,10 @@ def cached(key: tuple, compute, label: str, heavy: bool = True):
     if found:
         return value
     from ui import classroom
+    from ui.i18n import _
 
     if not classroom.may_spend():  # a new computation is costly work: with a class code, only the class starts it
-        st.info(_tr_const(classroom.NEEDS_CODE))
+        st.info(_(classroom.NEEDS_CODE))
         st.stop()
     bar = st.progress(0.0, text=label)
 

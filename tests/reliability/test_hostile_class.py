@@ -20,7 +20,14 @@ def test_a_hostile_class_cannot_take_down_or_stall_the_honest_one(tmp_path):
     assert out["max_rss_mb"] < out["ceiling_mb"]  # the server and its children, sampled every 0.5 s
     assert out["error_boxes"] == 0 and not out["failures"]  # every refusal was a message
     acts = out["attacker_actions"]
-    for kind in ("canvas bomb", "4096-pixel upload", "weights upload", "new Scoreboard setting", "key guess"):
+    for kind in (
+        "canvas bomb",
+        "4096-pixel upload",
+        "weights upload",
+        "new Scoreboard setting",
+        "key guess",
+        "new seed",
+    ):
         assert acts.get(kind, 0) >= 5, acts  # each attack really ran, many times
     assert out["runs"] == {"trainer 0": "finished", "trainer 1": "finished"}  # none refused, evicted or stalled
     assert out["teacher_unlock_s"] is not None and out["teacher_unlock_s"] < 5
