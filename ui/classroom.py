@@ -44,21 +44,21 @@ def _log_once(level: int, message: str) -> None:
     log.log(level, message)
 
 
-def _secret(name: str, unreadable: str) -> str:
+def _secret(name: str, unreadable=str) -> str:
     """The value of the file named by `name`_FILE (Docker and Kubernetes secrets), else of `name`; `unreadable` when
-    that file cannot be read (logged once)."""
+    that file cannot be read (a callable: logged once, then called)."""
     path = os.environ.get(f"{name}_FILE", "").strip()
     if path:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as e:
             _log_once(logging.ERROR, f"{name}_FILE could not be read ({type(e).__name__}).")
-            return unreadable
+            return unreadable()
     return os.environ.get(name, "").strip()
 
 
 def _raw_key() -> str:
-    return _secret("AE_LAB_TEACHER_KEY", "")  # unreadable: no teacher key
+    return _secret("AE_LAB_TEACHER_KEY")  # unreadable: "", no teacher key
 
 
 def _key() -> str:
@@ -176,7 +176,7 @@ def unlock(typed: str, browser: str) -> bool:
 def class_code() -> str:
     """AE_LAB_CLASS_CODE (or the file AE_LAB_CLASS_CODE_FILE names): "" means costly work is open to every visitor.
     An unreadable file gives a code nobody knows: costly work stays closed rather than open."""
-    return _secret("AE_LAB_CLASS_CODE", secrets.token_urlsafe(32))
+    return _secret("AE_LAB_CLASS_CODE", lambda: secrets.token_urlsafe(32))
 
 
 NEEDS_CODE = N_(
@@ -204,20 +204,37 @@ def class_code_panel() -> None:
         return
     from ui import session
 
-    with st.sidebar.expander(_("Class code"), expanded=False), st.form("class_code_form", border=False):
-        typed = st.text_input(_("Class code"), type="password", key="class_typed")
-        if st.form_submit_button(_("Enter")):
+    def check(typed: str) -> bool:
+        attempt = lambda: hmac.compare_digest(typed.encode()[:1024], code.encode())  # noqa: E731
+        return code_throttle().attempt(session.browser_id(), attempt)[0]
+
+    with st.sidebar.expander(_("Class code"), expanded=False):
+        _secret_form(
+            "class_code_form",
+            _("Class code"),
+            "class_typed",
+            _("Enter"),
+            check,
+            "class_ok",
+            _("That is not the class code. Each wrong attempt makes the next answer slower."),
+        )
+
+
+def _secret_form(form: str, label: str, key: str, button: str, check, flag: str, wrong: str) -> None:
+    """A password field and its button: check(typed) in the server's turn; right sets session_state[flag] and reruns,
+    wrong says `wrong`, and a full queue of attempts says so without checking."""
+    with st.form(form, border=False):
+        typed = st.text_input(label, type="password", key=key)
+        if st.form_submit_button(button):
             try:
-                right, _n = code_throttle().attempt(
-                    session.browser_id(), lambda: hmac.compare_digest(str(typed).encode()[:1024], code.encode())
-                )
+                right = check(str(typed))
             except ServerBusy:
                 st.warning(_("Many key attempts are waiting on this server. Try again in a minute."))
                 return
             if right:
-                st.session_state.class_ok = True
+                st.session_state[flag] = True
                 st.rerun()
-            st.error(_("That is not the class code. Each wrong attempt makes the next answer slower."))
+            st.error(wrong)
 
 
 def teacher_panel() -> None:
@@ -244,18 +261,15 @@ def teacher_panel() -> None:
             if not oidc_configured():
                 st.caption(why_not())
             return
-        with st.form("teacher_form", border=False):
-            typed = st.text_input(_("Teacher key"), type="password", key="teacher_typed")
-            if st.form_submit_button(_("Unlock")):
-                try:
-                    right = unlock(str(typed), session.browser_id())
-                except ServerBusy:
-                    st.warning(_("Many key attempts are waiting on this server. Try again in a minute."))
-                    return
-                if right:
-                    st.session_state.teacher = True
-                    st.rerun()
-                st.error(_("That is not the teacher key. Each wrong attempt makes the next answer slower."))
+        _secret_form(
+            "teacher_form",
+            _("Teacher key"),
+            "teacher_typed",
+            _("Unlock"),
+            lambda typed: unlock(typed, session.browser_id()),
+            "teacher",
+            _("That is not the teacher key. Each wrong attempt makes the next answer slower."),
+        )
 
 
 def _cap_controls(manager) -> None:
