@@ -8,6 +8,7 @@ from ui.i18n import _
 frame.setup(switch=False)  # the page draws the language switch
 pages = [
     st.Page("views/playground.py", title=_("Playground"), icon=":material/draw:", default=True),
+    st.Page("views/tutorial.py", title=_("Tutorial"), icon=":material/school:"),
     *(
         []
         if lesson.hidden("retrain")

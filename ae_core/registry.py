@@ -90,10 +90,11 @@ def spec(key: str) -> ModelSpec:
     return ALL[key]
 
 
-def build(key: str, seed: int = 0) -> nn.Module:
-    """A freshly initialised model, seeded by its own generator (never the global RNG)."""
+def build(key: str, seed: int = 0, **kwargs) -> nn.Module:
+    """A freshly initialised model, seeded by its own generator (never the global RNG). `kwargs` make a variant of the
+    network (BasicAE(hidden=8): the Tutorial's code sizes, ae_core/codesize.py)."""
     with torch.device("meta"):
-        model = spec(key).cls()
+        model = spec(key).cls(**kwargs)
     # Storage for every parameter and buffer, left for the init below (or a state dict) to fill. Module.to_empty
     # would do it through torch._refs, whose first use imports sympy: 0.45 s of a fresh server's first page.
     for m in model.modules():

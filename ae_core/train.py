@@ -124,15 +124,17 @@ def train(
     stop: StopFlag | None = None,
     progress_every: int = 10,
     cuda_graphs: bool = True,
+    variant: dict | None = None,
 ) -> TrainResult:
     """Train model `key` with `cfg`; data defaults to the 60k MNIST training set. `cuda_graphs=False` keeps a CUDA
-    run's steps eager (for comparison: bench/gpu.py, tests/test_gpu.py)."""
+    run's steps eager (for comparison: bench/gpu.py, tests/test_gpu.py). `variant`: arguments for a variant of the
+    network (registry.build), e.g. {"hidden": 8}."""
     spec(key)  # fail fast on an unknown key
     device = resolve(cfg.device)
     data = data if data is not None else load_mnist(train=True)
     tr_idx, va_idx = split(len(data), cfg)
     fmt = torch.channels_last if _channels_last(key, device) else torch.contiguous_format
-    model = build(key, cfg.seed).to(device, memory_format=fmt)
+    model = build(key, cfg.seed, **(variant or {})).to(device, memory_format=fmt)
     images = data.images[tr_idx].to(device)  # (n, 28, 28) uint8, resident for the whole run
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)  # shuffling and training noise
     graphed = _graphed(cfg, device, cuda_graphs)

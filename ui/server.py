@@ -134,6 +134,41 @@ def digit_classifier():
         return None
 
 
+@st.cache_resource(show_spinner=False)
+def test_set_sha() -> str:
+    """The sha256 of the test digits' pixels and labels: what the shipped results were computed on."""
+    from ae_core import results
+
+    return results.digits_sha(test_set())
+
+
+@st.cache_resource(show_spinner=False)
+def _shipped_results(directory: str):
+    from ae_core import results
+
+    return results.load(store.Path(directory), test_set())
+
+
+def shipped_table(models: dict, shas: dict, ntype: str, factor: float, base, digits: data.Digits):
+    """The Scoreboard table saved with the shipped weights (weights/results.safetensors: ae_core/results.py) when
+    these are exactly those weights, the full test set and those settings; else None (the page computes it)."""
+    from ae_core import results
+
+    if digits is not test_set() or not digits.full:
+        return None
+    settings = results.Settings(ntype, float(factor), 0, tuple(base))
+    saved = _shipped_results(str(store.WEIGHTS_DIR))
+    return results.lookup(saved, dict(weights_key(models, shas)), test_set_sha(), settings)
+
+
+@st.cache_resource(show_spinner=False)
+def code_sizes():
+    """The Tutorial's Basic AEs with codes of 2-128 units (ae_core/codesize.py), or None when their file is missing."""
+    from ae_core import codesize
+
+    return codesize.load(store.WEIGHTS_DIR)
+
+
 def curve_precision() -> str:
     """How the Scoreboard's curves run the networks: bf16 where this server's CPU does it natively (3x faster)."""
     import torch

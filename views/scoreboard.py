@@ -50,9 +50,7 @@ base = c[2].multiselect(
 )
 
 st.subheader(_("Test set at {noise} {factor:g}").format(noise=noise_label(ntype), factor=factor))
-ev = server.cached(
-    *insight.table_job(models, shas, ntype, factor, base, digits), _("Scoring {n:,} test digits…").format(n=len(digits))
-)
+ev = insight.table(models, shas, ntype, factor, base, digits, _("Scoring {n:,} test digits…").format(n=len(digits)))
 summary = ev.summary()
 NAME_COL = _("denoiser")
 df = pd.DataFrame(
