@@ -120,6 +120,9 @@ TRANSLATED_CHOICES = (
     "tr_pick",
     "tr_overlay",
     "ll_sources",
+    "ll_start",
+    "tu_pick",
+    "tu_layer",
 )
 
 

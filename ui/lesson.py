@@ -7,7 +7,7 @@ session, and a lesson session may not change the weights everyone uses (Save as 
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import streamlit as st
 
@@ -69,8 +69,21 @@ def _base_url() -> str:
         return ""
 
 
-def link(share: dict[str, str], allowed: list[str], hide: list[str]) -> str:
-    """The lesson link for the playground's current settings (`share`: today's parameters)."""
+def link(share: dict[str, str], allowed: list[str], hide: list[str], start: str = "playground") -> str:
+    """The lesson link for the playground's current settings (`share`: today's parameters). `start`: "playground",
+    or a Tutorial step's name (ui/tutorial.SLUGS): the link opens the Tutorial there, with the same lesson."""
+    from ui import tutorial
+
+    if start in tutorial.SLUGS:
+        q = params.lesson_query(
+            _now(_OFF)
+            | {
+                "sources": tuple(s for s in params.SOURCES if s in allowed),
+                "hide": tuple(h for h in params.HIDEABLE if h in hide),
+            }
+        )
+        q |= {"lang": BCP47[current()], tutorial.PARAM: start}
+        return f"{urljoin(_base_url(), 'tutorial')}?{urlencode(q, safe=',')}"
     q = dict(share)
     if q.get("source") not in allowed:
         q["source"] = allowed[0]
@@ -93,6 +106,8 @@ def maker(share: dict[str, str], source: str) -> None:
         return
     # Its content is drawn only while it is open: the panel sits in the playground's row, which reruns on every slider
     # move, and nine widgets nobody looks at would double that rerun's cost.
+    from ui import tutorial
+
     with st.expander(_("Make a lesson link"), key="ll_open", on_change="rerun") as panel:
         if not panel.open:
             return
@@ -120,6 +135,18 @@ def maker(share: dict[str, str], source: str) -> None:
         if not allowed:
             st.warning(_("Choose at least one input source."))
             return
-        url = link(share, allowed, hide)
+        start = st.selectbox(
+            _("Students start at"),
+            ["playground", *tutorial.SLUGS],
+            format_func=lambda k: (
+                _("the Playground as it is now")
+                if k == "playground"
+                else _("Tutorial, step {n}: {title}").format(
+                    n=tutorial.SLUGS.index(k) + 1, title=_(tutorial.STEPS[tutorial.SLUGS.index(k)][1])
+                )
+            ),
+            key="ll_start",
+        )
+        url = link(share, allowed, hide, start)
         st.code(url, language=None, wrap_lines=True)  # the copy button is in its corner
         st.link_button(_("Open the lesson in a new tab"), url)

@@ -28,7 +28,10 @@ STEPS = (
 )
 SLUGS = tuple(s for s, _ in STEPS)
 PARAM = "step"
+# Each step's one control; kept across steps (ui/session.keep), since a widget that is not drawn loses its value.
+KEYS = ("tu_digit", "tu_layer", "tu_epoch", "tu_start", "tu_size", "tu_factor", "tu_enc", "tu_dec", "tu_test")
 ARTICLE_FACTOR = 0.5  # the article's noise_factor
+FACTORS = tuple(round(0.05 * i, 2) for i in range(21))  # the noise step's choices, as the Playground's slider
 MAX_TEST = 9999  # the last test digit's index
 
 
@@ -88,16 +91,13 @@ def to_playground(index: int, factor: float | None) -> dict[str, str]:
 
 def page_link(page: str, label: str, icon: str, query: dict[str, str] | None = None, where=st) -> None:
     """st.page_link to another page of the app (with the session kept). A page run on its own (AppTest runs one file
-    without app.py's navigation) has no other pages: there it is a plain link."""
-    from urllib.parse import urlencode
-
+    without app.py's navigation) has no other pages to go to: there the label is plain text."""
     from streamlit.errors import StreamlitAPIException
 
     try:
         where.page_link(page, label=label, icon=icon, query_params=query)
     except StreamlitAPIException:
-        slug = page.rsplit("/", 1)[-1].removesuffix(".py")
-        where.markdown(f"[{label}]({slug}{'?' + urlencode(query) if query else ''})")
+        where.markdown(label)
 
 
 def scaled(maps) -> list:

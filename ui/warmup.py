@@ -55,9 +55,13 @@ def plan() -> list[tuple[str, tuple, object]]:
     sub, clf, prec = server.subset(), server.digit_classifier(), server.curve_precision()
     base = list(DEFAULT_BASELINES)
     shipped = server.shipped_table(models, shas, DEFAULT_NOISE, DEFAULT_FACTOR, base, digits)
-    jobs = [] if shipped is not None else [  # saved with the weights: the page reads it at once
-        ("scoreboard table", *insight.table_job(models, shas, DEFAULT_NOISE, DEFAULT_FACTOR, base, digits)),
-    ]
+    jobs = (
+        []
+        if shipped is not None
+        else [  # saved with the weights: the page reads it at once
+            ("scoreboard table", *insight.table_job(models, shas, DEFAULT_NOISE, DEFAULT_FACTOR, base, digits)),
+        ]
+    )
     jobs += [
         ("scoreboard curves", *insight.sweep_job(models, shas, DEFAULT_NOISE, base, sub, clf, prec)),
         ("scoreboard digits", *insight.noisy_job(DEFAULT_NOISE, DEFAULT_FACTOR, digits)),

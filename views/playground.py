@@ -7,9 +7,9 @@ from ae_core.config import NOISE_TYPES
 from ae_core.messages import of
 from ae_core.registry import MODELS
 from serve.budget import Busy
-from ui import frame, lesson, panels, params, server, session, text
+from ui import frame, lesson, panels, params, server, session, text, tutorial
 from ui import playground_state as pg
-from ui.i18n import N_, _, baseline_name, current, model_name, noise_label, sentences, tr
+from ui.i18n import N_, _, baseline_name, current, model_name, noise_label, sentences, tr, url_param
 
 CANVAS_SIDE = 280  # the drawing canvas, in CSS pixels
 # What a decode may hold, asked of the memory budget first: the canvas's RGBA at 4x pixel ratio and its float copies;
@@ -26,6 +26,13 @@ frame.page(
     sidebar_first=False,
     lesson_url=False,
 )
+if not lesson.active() and "tu_step" not in st.session_state:  # a visitor who has not opened the Tutorial yet
+    tutorial.page_link(
+        "views/tutorial.py",
+        _("New to autoencoders? The Tutorial walks through the article ae-lab started from, step by step."),
+        ":material/school:",
+        url_param() or None,
+    )
 
 digits = server.test_set()
 ss = st.session_state

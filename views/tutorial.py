@@ -28,6 +28,7 @@ frame.page(
 models, origin, shas = session.models_or_errors()
 digits = server.test_set()
 ss = st.session_state
+session.keep(*tut.KEYS)  # each step's setting survives the other steps, whose runs do not draw its widget
 LAST = len(digits) - 1
 N = len(tut.STEPS)
 
@@ -58,17 +59,33 @@ def missing(key: str) -> None:
     st.info(_("{model}'s weights are not available here, so this step has no figure.").format(model=model_name(key)))
 
 
-def digit_picker(key: str, label: str, default: int = 0) -> int:
-    ss.setdefault(key, min(default, LAST))
-    ss[key] = min(max(int(ss[key]), 0), LAST)
-    return int(st.number_input(label, 0, LAST, key=key))
+def index(key: str, default: int = 0, last: int = LAST) -> int:
+    """A test digit's index from this session's state, whatever arrived there, within 0..last."""
+    try:
+        v = int(ss.get(key, default))
+    except (TypeError, ValueError, OverflowError):
+        v = default
+    return min(max(v, 0), last)
+
+
+def digit_picker(key: str, label: str, default: int = 0, last: int = LAST) -> int:
+    ss[key] = index(key, default, last)
+    return int(st.number_input(label, 0, last, key=key))
+
+
+def choose(key: str, options: list, default) -> None:
+    """Start a control at its default, and bring back any value it may not take (a crafted message, weights with
+    other layers): the widget then needs no value of its own."""
+    if ss.get(key) not in options:
+        ss[key] = default
 
 
 def noise_factor() -> float:
     """The noise step's factor: the learner's slider, or the article's 0.5 where a lesson fixed the noise."""
     if lesson.hidden("factor"):
         return tut.ARTICLE_FACTOR
-    return float(ss.get("tu_factor", tut.ARTICLE_FACTOR))
+    f = ss.get("tu_factor", tut.ARTICLE_FACTOR)
+    return f if f in tut.FACTORS else tut.ARTICLE_FACTOR
 
 
 def code_block(obj) -> None:
@@ -142,7 +159,7 @@ def step_data() -> None:
 def step_network() -> None:
     st.markdown(
         _(
-            "The first autoencoder (自编码器) has three layers: 784 inputs, a hidden layer (隐层) of 64 units with a "
+            "The first autoencoder has three layers: 784 inputs, a hidden layer of 64 units with a "
             "ReLU, and 784 outputs. The encoder squeezes a digit into 64 numbers, its code; the decoder has to "
             "rebuild all 784 from them. Training makes the output match the input, so whatever the code keeps is "
             "what matters most about a digit."
@@ -178,7 +195,9 @@ def step_network() -> None:
         render.grid(list(tiles), nrow=16, scale=2),
         output_format="PNG",
         caption=caption,
-        alt=_("64 grey 28×28 tiles of the Basic AE's {part} weights").format(part=which),
+        alt=_("64 grey 28×28 tiles: the Basic AE's encoder weights")
+        if which == "encoder"
+        else _("64 grey 28×28 tiles: the Basic AE's decoder weights"),
     )
 
 
@@ -195,7 +214,8 @@ def step_training() -> None:
     if not losses:
         return missing("basic_ae")
     cfg = sidecar.get("config") or {}
-    e = st.slider(_("Epoch"), 1, len(losses), len(losses), key="tu_epoch")
+    choose("tu_epoch", list(range(1, len(losses) + 1)), len(losses))
+    e = st.slider(_("Epoch"), 1, len(losses), key="tu_epoch")
     df = pd.DataFrame({"epoch": range(1, len(losses) + 1), "loss": losses})
     line = (
         alt.Chart(df)
@@ -237,8 +257,8 @@ def step_training() -> None:
 
 
 def eight(key: str) -> tuple[int, torch.Tensor]:
-    start = digit_picker(key, _("First of eight test digits (0-{last})").format(last=LAST - 7))
-    start = min(start, max(LAST - 7, 0))
+    last = max(LAST - 7, 0)
+    start = digit_picker(key, _("First of eight test digits (0-{last})").format(last=last), last=last)
     return start, digits.batch(slice(start, start + 8))  # (8, 1, 28, 28)
 
 
@@ -297,8 +317,10 @@ def step_hidden() -> None:
         )
         return
     sizes = sorted(found.models)
-    h = st.select_slider(_("Hidden units"), sizes, 64, key="tu_size")
-    start, x = eight("tu_start")
+    choose("tu_size", sizes, 64)
+    h = st.select_slider(_("Hidden units"), sizes, key="tu_size")
+    start = index("tu_start", last=max(LAST - 7, 0))  # the eight digits of the step before
+    x = digits.batch(slice(start, start + 8))  # (8, 1, 28, 28)
     out = run(found.models[h], x)[0]
     st.image(
         render.grid(list(x[:, 0]) + list(out[:, 0]), nrow=8, scale=3),
@@ -366,7 +388,7 @@ def step_hidden() -> None:
 def step_noise() -> None:
     st.markdown(
         _(
-            "Part two teaches denoising (降噪). During training each input digit gets noise: every pixel moves by the "
+            "Part two teaches denoising. During training each input digit gets noise: every pixel moves by the "
             "noise factor times a random number from a normal distribution, then is clipped back to 0-1. The target "
             "stays the clean digit. A network that can only copy would copy the noise too and score badly; to do "
             "well it must learn what digits look like."
@@ -375,10 +397,11 @@ def step_noise() -> None:
     if lesson.hidden("factor"):
         st.caption(_("Noise factor: {factor:g} (set by the lesson).").format(factor=tut.ARTICLE_FACTOR))
     else:
-        st.slider(_("Noise factor"), 0.0, 1.0, tut.ARTICLE_FACTOR, 0.05, key="tu_factor")
+        choose("tu_factor", tut.FACTORS, tut.ARTICLE_FACTOR)
+        st.select_slider(_("Noise factor"), tut.FACTORS, key="tu_factor")
     f = noise_factor()
-    i = int(ss.get("tu_digit", 0))
-    clean = digits.images[min(i, LAST)].float().numpy() / 255
+    i = index("tu_digit")
+    clean = digits.images[i].float().numpy() / 255
     noisy = noisy_digit(clean, "gaussian", f, 0)
     cols = st.columns(3)
     cols[0].image(
@@ -399,7 +422,7 @@ def step_noise() -> None:
             img(out[0, 0]),
             caption=_("{model}'s output").format(model=model_name("dense_dae")),
             output_format="PNG",
-            alt=_("The Dense DAE's output for the noisy digit").format(),
+            alt=_("The Dense DAE's output for the noisy digit"),
         )
         st.markdown(
             _("Noisy input: PSNR {a:.2f} dB against the clean digit. {model}'s output: {b:.2f} dB.").format(
@@ -413,24 +436,23 @@ def step_noise() -> None:
 def step_encoder() -> None:
     st.markdown(
         _(
-            "The convolutional denoising autoencoder keeps the digit as an image. Each convolution (卷积) slides 3×3 "
+            "The convolutional denoising autoencoder keeps the digit as an image. Each convolution slides 3×3 "
             "filters over it: 64, then 64, then 32 of them, with 'same' padding, so height and width stay. After "
-            "each, a 2×2 max pooling (最大池化) halves them: 28 → 14 → 7 → 4. The 4×4×32 result is the code, this "
+            "each, a 2×2 max pooling halves them: 28 → 14 → 7 → 4. The 4×4×32 result is the code, this "
             "network's hidden layer."
         )
     )
     if "conv_dae" not in models:
         return missing("conv_dae")
     f = noise_factor()
-    i = int(ss.get("tu_digit", 0))
-    x = inspect.as_input(noisy_digit(digits.images[min(i, LAST)].float().numpy() / 255, "gaussian", f, 0))
+    i = index("tu_digit")
+    x = inspect.as_input(noisy_digit(digits.images[i].float().numpy() / 255, "gaussian", f, 0))
     enc, _dec = tut.conv_steps(models["conv_dae"], x)
     layer_table([layer for layer, _o in enc])
     names = [layer.name for layer, _o in enc]
     shapes = {layer.name: layer.shape_text for layer, _o in enc}
-    pick = st.select_slider(
-        _("Look at the output of"), names, names[1], key="tu_enc", format_func=lambda n: f"{n} · {shapes[n]}"
-    )
+    choose("tu_enc", names, names[1])
+    pick = st.select_slider(_("Look at the output of"), names, key="tu_enc", format_func=lambda n: f"{n} · {shapes[n]}")
     layer, out = enc[names.index(pick)]
     maps_figure(layer, out, model_name("conv_dae"))
     st.caption(_("For test digit #{i} with Gaussian noise at {factor:g}.").format(i=i, factor=f))
@@ -443,7 +465,7 @@ def step_decoder() -> None:
         _(
             "Why not keep convolving the 4×4×32 code? Convolutions and pooling only keep or shrink the size, and the "
             "output must be 28×28 again. A transposed convolution could grow it, but its overlapping strides tend "
-            "to paint checkerboard patterns. So the decoder upsamples (上采样) first: nearest-neighbour resizing "
+            "to paint checkerboard patterns. So the decoder upsamples first: nearest-neighbour resizing "
             "copies each value into a larger grid (4 → 7 → 14 → 28), then a 3×3 convolution learns to turn the "
             "blocky copy into strokes. A last convolution makes one 28×28 channel."
         )
@@ -451,15 +473,14 @@ def step_decoder() -> None:
     if "conv_dae" not in models:
         return missing("conv_dae")
     f = noise_factor()
-    i = int(ss.get("tu_digit", 0))
-    x = inspect.as_input(noisy_digit(digits.images[min(i, LAST)].float().numpy() / 255, "gaussian", f, 0))
+    i = index("tu_digit")
+    x = inspect.as_input(noisy_digit(digits.images[i].float().numpy() / 255, "gaussian", f, 0))
     enc, dec = tut.conv_steps(models["conv_dae"], x)
     layer_table([layer for layer, _o in dec])
     names = [layer.name for layer, _o in dec]
     shapes = {layer.name: layer.shape_text for layer, _o in dec}
-    pick = st.select_slider(
-        _("Look at the output of"), names, names[0], key="tu_dec", format_func=lambda n: f"{n} · {shapes[n]}"
-    )
+    choose("tu_dec", names, names[0])
+    pick = st.select_slider(_("Look at the output of"), names, key="tu_dec", format_func=lambda n: f"{n} · {shapes[n]}")
     layer, out = dec[names.index(pick)]
     if layer.name == "out":
         out = torch.sigmoid(out)
@@ -502,7 +523,7 @@ def step_results() -> None:
         hide_index=True,
         width="stretch",
     )
-    i = digit_picker("tu_test", _("Test digit (0-{last})").format(last=LAST), int(ss.get("tu_digit", 0)))
+    i = digit_picker("tu_test", _("Test digit (0-{last})").format(last=LAST), index("tu_digit"))
     clean_all, noisy_all = server.cached(
         *insight.noisy_job("gaussian", tut.ARTICLE_FACTOR, digits), _("Preparing digits…"), heavy=False
     )
@@ -532,15 +553,15 @@ def step_results() -> None:
         d, c = summary["dense_dae"], summary["conv_dae"]
         st.markdown(
             _(
-                "On the test set the Conv DAE is {dp:+.2f} dB PSNR and {ds:+.3f} SSIM from the Dense DAE. Its local "
-                "filters keep strokes sharp; the dense network's 32 numbers keep only a blurry gist."
+                "On the test set the Conv DAE scores {dp:+.2f} dB PSNR and {ds:+.3f} SSIM against the Dense DAE. Its "
+                "local filters keep strokes sharp; the dense network's 32 numbers keep only a blurry gist."
             ).format(dp=c["psnr"] - d["psnr"], ds=c["ssim"] - d["ssim"])
         )
 
 
 def step_next() -> None:
     st.markdown(_("You have walked both parts of the article. Each page below goes further, starting from here."))
-    i = int(ss.get("tu_test", ss.get("tu_digit", 0)))
+    i = index("tu_test", index("tu_digit"))
     f = noise_factor()
     st.markdown(
         _("**Playground**: test digit #{i} with Gaussian noise at {factor:g}, every model side by side.").format(
@@ -593,6 +614,7 @@ STEP_VIEWS = {
     "next": step_next,
 }
 STEP_VIEWS[tut.SLUGS[step]]()
+session.remember(*tut.KEYS)
 
 st.divider()
 prev, _gap, nxt = st.columns([1, 2, 1])
