@@ -78,13 +78,12 @@ def load(directory: Path) -> CodeSizes | None:
             return None
         blob = path.read_bytes()
         header = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])["__metadata__"]
-        sizes = json.loads(header["sizes"])
         scores, losses = json.loads(header["scores"]), json.loads(header["losses"])
         recipe = json.loads(header["recipe"])
         tensors = safetensors.torch.load(blob)
     except Exception:  # noqa: BLE001 - unreadable, truncated, not safetensors or no metadata: not this file
         return None
-    if sorted(sizes) != list(SIZES) or not isinstance(recipe, dict):
+    if not isinstance(recipe, dict):
         return None
     models = {}
     for h in SIZES:

@@ -47,9 +47,10 @@ def digits_sha(digits: Digits) -> str:
 
 
 def identity(weights: dict[str, str], data_sha: str, settings: Settings = DEFAULT) -> dict:
-    """What a saved table was computed from: {model key: weights sha256} in row order, the digits, the settings."""
+    """What a saved table was computed from: [model key, weights sha256] pairs in row order (a list: two dicts in
+    another order are equal, two tables are not), the digits, the settings."""
     return {
-        "weights": dict(weights),
+        "weights": [[k, sha] for k, sha in weights.items()],
         "digits": data_sha,
         "settings": asdict(settings) | {"baselines": list(settings.baselines)},
     }
