@@ -99,6 +99,8 @@ ALLOWED = set(
         "data",
         "ETA",
         "Chambolle",
+        "PyTorch",
+        "Adam",
         "Vega",
         "Lite",
         "cookie",

@@ -58,6 +58,15 @@ def texts(at: AppTest) -> str:
     return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + captions)
 
 
+def layers(at: AppTest) -> list[list[str]]:
+    """The step's layer table (a Markdown table): [step, operation, output shape, parameters] per row."""
+    for m in at.markdown:
+        lines = m.value.splitlines()
+        if lines and lines[0].startswith("| ") and "output (H×W×C)" in lines[0]:
+            return [[c.strip().strip("`") for c in line.strip("|").split("|")] for line in lines[2:]]
+    raise AssertionError("no layer table")
+
+
 def go(at: AppTest, slug: str) -> None:
     at.selectbox(key="tu_pick").set_value(tut.SLUGS.index(slug)).run()
     ok(at)
@@ -132,14 +141,11 @@ def test_data_step_shows_the_digits_784_numbers():
 def test_network_step_shapes_and_code_are_the_live_models():
     at = tutorial({"step": "network"})
     _, m = store.load_model("basic_ae")
-    table = at.dataframe[0].value
+    table = layers(at)
     arch = inspect.architecture(m)
-    assert (
-        list(table["output (H×W×C)"])
-        == [r.shape_text for r in arch]
-        == ["28×28×1", "784", "64", "64", "784", "28×28×1"]
-    )
-    assert table["parameters"].sum() == 101_200 == sum(p.numel() for p in m.parameters())
+    assert [r[2] for r in table] == [r.shape_text for r in arch] == ["28×28×1", "784", "64", "64", "784", "28×28×1"]
+    assert [r[0] for r in table] == [r.name for r in arch]
+    assert sum(int(r[3].replace(",", "")) for r in table) == 101_200 == sum(p.numel() for p in m.parameters())
     assert "class BasicAE(nn.Module)" in at.code[0].value and "def encode" in at.code[0].value
     before = images(at)
     at.radio(key="tu_layer").set_value("decoder").run()
@@ -189,16 +195,16 @@ def test_noise_encoder_and_decoder_steps():
     go(at, "encoder")
     _, conv = store.load_model("conv_dae")
     enc = [r.shape_text for r in inspect.architecture(conv)][:10]
-    assert list(at.dataframe[0].value["output (H×W×C)"]) == enc and enc[-1] == "4×4×32"
+    assert [r[2] for r in layers(at)] == enc and enc[-1] == "4×4×32"
     assert "Gaussian noise at 0.9" in texts(at)  # the noise step's factor
     first = images(at)
     at.select_slider(key="tu_enc").set_value("max_pool2d_2").run()
     ok(at)
-    assert images(at) != first and "max_pool2d_2" in texts(at)
+    assert images(at) != first and "max-pool 2×2, 4×4×32" in texts(at)
     go(at, "decoder")
     dec = [r.shape_text for r in inspect.architecture(conv)][10:]
     assert (
-        list(at.dataframe[0].value["output (H×W×C)"])
+        [r[2] for r in layers(at)]
         == dec
         == [
             "7×7×32",
@@ -224,7 +230,7 @@ def test_results_step_numbers_equal_evaluate():
     digits = mnist.test_digits()
     ev = results.load(store.WEIGHTS_DIR, digits)[1]
     s = ev.summary()
-    table = at.dataframe[0].value.set_index("denoiser")
+    table = at.table[0].value
     for row, name in (("noisy_input", "Noisy input"), ("dense_dae", "Dense DAE"), ("conv_dae", "Conv DAE")):
         assert table.loc[name, "PSNR (dB)"] == f"{s[row]['psnr']:.2f}"
         assert table.loc[name, "SSIM"] == f"{s[row]['ssim']:.3f}"

@@ -92,27 +92,22 @@ def code_block(obj) -> None:
     st.code(tut.source(obj), language="python")
 
 
+def op_text(op: str) -> str:
+    """A layer's operation in the reader's language ("ReLU" stays: a technical term)."""
+    return tr(op) if isinstance(op, Message) else _(op)
+
+
 def layer_table(rows) -> None:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    _("step"): r.name,
-                    _("operation"): tr(r.op) if isinstance(r.op, Message) else _(r.op),
-                    _("output (H×W×C)"): r.shape_text,
-                    _("parameters"): r.params,
-                }
-                for r in rows
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    """The layers as a Markdown table: HTML a screen reader can walk, with each step's name from the code as code."""
+    head = [_("step"), _("operation"), _("output (H×W×C)"), _("parameters")]
+    lines = ["| " + " | ".join(head) + " |", "|:--|:--|:--|--:|"]
+    lines += [f"| `{r.name}` | {op_text(r.op)} | {r.shape_text} | {r.params:,} |" for r in rows]
+    st.markdown("\n".join(lines))
 
 
 def maps_figure(layer, out: torch.Tensor, model: str) -> None:
     n = min(out.shape[0], 32)
-    what = f"{layer.name}: {tr(layer.op) if isinstance(layer.op, Message) else _(layer.op)}, {layer.shape_text}"
+    what = f"{op_text(layer.op)}, {layer.shape_text}"
     if n < out.shape[0]:
         what += " " + _("(first {n} of {total})").format(n=n, total=out.shape[0])
     st.image(
@@ -250,7 +245,9 @@ def step_training() -> None:
             epochs=len(losses),
             batch=cfg.get("batch_size", "?"),
             lr=float(cfg.get("lr", 0) or 0),
-            schedule=cfg.get("schedule", "?"),
+            schedule={"constant": _("constant"), "onecycle": _("one-cycle"), "cosine": _("cosine")}.get(
+                cfg.get("schedule"), "?"
+            ),
         )
     )
     charts.numbers(df.rename(columns={"epoch": _("epoch"), "loss": _("training loss (BCE)")}), _("the loss curve"))
@@ -437,7 +434,7 @@ def step_encoder() -> None:
     st.markdown(
         _(
             "The convolutional denoising autoencoder keeps the digit as an image. Each convolution slides 3×3 "
-            "filters over it: 64, then 64, then 32 of them, with 'same' padding, so height and width stay. After "
+            "filters over it: 64, then 64, then 32 of them, with `same` padding, so height and width stay. After "
             "each, a 2×2 max pooling halves them: 28 → 14 → 7 → 4. The 4×4×32 result is the code, this "
             "network's hidden layer."
         )
@@ -450,9 +447,9 @@ def step_encoder() -> None:
     enc, _dec = tut.conv_steps(models["conv_dae"], x)
     layer_table([layer for layer, _o in enc])
     names = [layer.name for layer, _o in enc]
-    shapes = {layer.name: layer.shape_text for layer, _o in enc}
+    shapes = {layer.name: f"{i + 1}. {op_text(layer.op)} · {layer.shape_text}" for i, (layer, _o) in enumerate(enc)}
     choose("tu_enc", names, names[1])
-    pick = st.select_slider(_("Look at the output of"), names, key="tu_enc", format_func=lambda n: f"{n} · {shapes[n]}")
+    pick = st.select_slider(_("Look at the output of"), names, key="tu_enc", format_func=shapes.get)
     layer, out = enc[names.index(pick)]
     maps_figure(layer, out, model_name("conv_dae"))
     st.caption(_("For test digit #{i} with Gaussian noise at {factor:g}.").format(i=i, factor=f))
@@ -478,9 +475,9 @@ def step_decoder() -> None:
     enc, dec = tut.conv_steps(models["conv_dae"], x)
     layer_table([layer for layer, _o in dec])
     names = [layer.name for layer, _o in dec]
-    shapes = {layer.name: layer.shape_text for layer, _o in dec}
+    shapes = {layer.name: f"{i + 1}. {op_text(layer.op)} · {layer.shape_text}" for i, (layer, _o) in enumerate(dec)}
     choose("tu_dec", names, names[0])
-    pick = st.select_slider(_("Look at the output of"), names, key="tu_dec", format_func=lambda n: f"{n} · {shapes[n]}")
+    pick = st.select_slider(_("Look at the output of"), names, key="tu_dec", format_func=shapes.get)
     layer, out = dec[names.index(pick)]
     if layer.name == "out":
         out = torch.sigmoid(out)
@@ -513,15 +510,13 @@ def step_results() -> None:
     summary = ev.summary()
     rows = ["noisy_input", *pair]
     name = {"noisy_input": _("Noisy input"), **{k: model_name(k) for k in pair}}
-    st.dataframe(
+    st.table(
         pd.DataFrame(
             [
                 {_("denoiser"): name[r], "PSNR (dB)": f"{summary[r]['psnr']:.2f}", "SSIM": f"{summary[r]['ssim']:.3f}"}
                 for r in rows
             ]
-        ),
-        hide_index=True,
-        width="stretch",
+        ).set_index(_("denoiser"))
     )
     i = digit_picker("tu_test", _("Test digit (0-{last})").format(last=LAST), index("tu_digit"))
     clean_all, noisy_all = server.cached(
