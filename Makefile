@@ -22,8 +22,10 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium nginx; \
 	  else echo "Browser tests need Debian's chromium and nginx: sudo apt-get install chromium nginx" >&2; exit 1; fi; fi
 
+# `python -m ui.serve` is `streamlit run app.py` with torch, the data and the weights loaded before it answers, and the
+# warm-up started with it (README, "Serving a class"): the first visitor waits no longer than the next.
 run: $(VENV)/.runtime
-	$(VENV)/bin/streamlit run app.py
+	$(PY) -m ui.serve
 
 # For working on the code: reload on save (the shipped config turns the watcher off for serving).
 dev: $(VENV)/.runtime
@@ -75,9 +77,12 @@ screenshots: $(VENV)/.dev chromium
 	  else echo "Chinese screenshots need a CJK font: sudo apt-get install fonts-noto-cjk" >&2; exit 1; fi; }
 	$(PY) bench/screenshots.py
 
-# Retrain the shipped weights with ae-lab's recipe (about an hour on a 2-core CPU; minutes on a GPU).
+# Retrain the shipped weights with ae-lab's recipe (about an hour on a 2-core CPU; minutes on a GPU), then save the
+# results that travel with them.
 weights: $(VENV)/.runtime
 	for m in basic_ae dense_dae conv_dae; do $(PY) -m ae_core.train --model $$m --recipe ae-lab || exit 1; done
+	$(PY) -m ae_core.results   # the Scoreboard's first table, saved with these weights (weights/results.safetensors)
+	$(PY) -m ae_core.codesize  # the Tutorial's 2-128-unit Basic AEs (weights/code_sizes.safetensors, about 30 s)
 
 bench: $(VENV)/.dev chromium
 	$(PY) bench/train_throughput.py

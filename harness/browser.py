@@ -56,17 +56,20 @@ def assert_clean(page, url: Served, since: int = 0) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(
-    script: str | Path = ROOT / "app.py", env: dict | None = None, timeout: float = 90, log_path: Path | None = None
+    script: str | Path = ROOT / "app.py",
+    env: dict | None = None,
+    timeout: float = 90,
+    log_path: Path | None = None,
+    serve: bool = False,
 ):
     """Run `streamlit run script` on a free loopback port; yields the base URL (a Served, with .log). The server's
-    output goes to log_path (default: a file in TMPDIR named after the port), unbuffered, so a check reads it all."""
+    output goes to log_path (default: a file in TMPDIR named after the port), unbuffered, so a check reads it all.
+    serve=True runs the container's command instead, `python -m ui.serve` (app.py, loaded before it answers)."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        str(script),
+        *(["ui.serve"] if serve else ["streamlit", "run", str(script)]),
         "--server.port",
         str(port),
         "--server.address",
