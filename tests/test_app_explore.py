@@ -95,12 +95,19 @@ def test_code_sliders_and_the_walk(monkeypatch):
 
 def test_code_spaces_are_cached_once_per_weights_for_every_session(monkeypatch):
     monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
+    from ae_core import explore
     from ui import server
 
+    built = []
+    real = explore.build
+    monkeypatch.setattr(explore, "build", lambda model, *a, **k: built.append(model) or real(model, *a, **k))
+    server.results.clear()  # nothing from earlier tests: every space is built here
     explorer()
+    assert len(built) == 3  # the first session builds each model's space
     explorer()  # a second session
+    assert len(built) == 3  # and the second builds none: it reads the first's
     keys = [k for k in server.results()._values if k[0] == "space"]
-    assert len(keys) == len(set(keys)) == 3  # one per model's weights, whoever asked
+    assert len(keys) == 3  # one per model's weights, whoever asked
     assert all(isinstance(k[1][0][1], str) and len(k[1][0][1]) == 64 for k in keys)  # keyed by the sha256
 
 

@@ -86,3 +86,23 @@ def test_a_one_pixel_wide_tall_jpeg_is_reduced_without_error():
     Image.new("L", (1, 4095), 255).save(buf, "JPEG")
     with pytest.raises(preprocess.EmptyImage):
         preprocess.from_upload(buf.getvalue())
+
+
+@pytest.mark.parametrize("side", [1024, 1025, 1500, 2047, 2048, 2049, 3000])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP"])
+def test_every_upload_past_1024_px_is_reduced_to_at_most_1024(side, fmt):
+    """Not only the 4096-px ones: an image of 1,025 to 2,047 px is halved too (k = ceil(side / 1024)), and the digit
+    that comes out is the same digit."""
+    a = stroke(side)[side // 4 : side * 3 // 4]  # not square: the longer side decides
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format=fmt)
+    k = -(-side // preprocess.WORK_SIDE)
+    assert preprocess.reduction((side, side // 2)) == k
+    im = preprocess.decode_upload(buf.getvalue())
+    if fmt == "JPEG":  # decoded at 1/2, 1/4 or 1/8 scale (JPEG draft), then box-reduced to fit
+        assert side // 8 <= max(im.size) <= preprocess.WORK_SIDE, (fmt, side, im.size)
+    else:
+        assert max(im.size) == -(-side // k) <= preprocess.WORK_SIDE, (fmt, side, im.size)
+    steps = preprocess.from_upload(buf.getvalue())
+    assert max(steps.raw.shape) <= preprocess.WORK_SIDE
+    assert steps.digit.shape == (28, 28) and steps.digit.max() > 0.5  # the stroke survives the reduction

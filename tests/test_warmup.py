@@ -101,10 +101,26 @@ def test_warm_up_is_skipped_without_the_shipped_weights(tmp_path):
 
 
 def test_warm_up_is_off_when_asked_and_starts_once(monkeypatch):
+    import threading
+
     from ui import warmup
 
     monkeypatch.setenv("AE_LAB_WARMUP", "0")
     assert warmup.start() is None
+    # On: any number of pages starting it at once (every page's setup calls start) run it once.
+    monkeypatch.setenv("AE_LAB_WARMUP", "1")
+    monkeypatch.setattr(warmup, "_state", {"thread": None, "status": "not started", "done": [], "seconds": None})
+    runs, release = [], threading.Event()
+    monkeypatch.setattr(warmup, "run", lambda: runs.append(1) or release.wait(10))
+    threads = [threading.Thread(target=warmup.start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    first = warmup.start()
+    release.set()
+    first.join(10)
+    assert warmup.start() is first and runs == [1]  # one thread, one run, and not again once it has finished
 
 
 def test_the_warm_up_child_waits_at_each_step_while_paused():

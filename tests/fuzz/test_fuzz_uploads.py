@@ -18,6 +18,7 @@ from PIL import Image
 
 from ae_core import compare, preprocess, render, store
 from ae_core.registry import MODELS
+from tests.conftest import shown
 from tests.fuzz import strategies as fz
 from ui import panels
 
@@ -158,5 +159,14 @@ def test_a_sample_through_the_playground_page(case):
     at.file_uploader(key="pg_upload").set_value([("case.png", data, "image/png")]).run()
     assert not at.exception, (what, [e.value for e in at.exception])
     rows = [h.proto.body for h in at.get("html") if 'class="ae-row"' in h.proto.body]
-    messages = [e.value for e in at.error] + [i.value for i in at.info]
-    assert rows or messages, what
+    errors = [e.value for e in at.error]
+    try:  # what the page must show: the file's digit, or the one reason it has none
+        preprocess.from_upload(data)
+        reason = None
+    except (preprocess.EmptyImage, preprocess.ImageRejected) as e:
+        reason = str(e)
+    if reason is None:
+        assert rows and not errors, (what, errors)
+    else:
+        assert not rows and len(errors) == 1, (what, errors)
+        assert "case.png" in shown(errors[0]) and reason in shown(errors[0]), (what, errors, reason)

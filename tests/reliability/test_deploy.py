@@ -46,12 +46,15 @@ def test_each_browser_stays_on_one_of_two_replicas(tmp_path):
                         page.get_by_text("Upload", exact=True).click()
                         page.locator("input[type=file]").set_input_files(str(digit))
                         page.get_by_text("Preprocessing steps (MNIST-style)").wait_for(timeout=60_000)
-                        browser.wait_idle(page, 60)
-                        assert page.locator(browser.ERROR_BOX).count() == 0
+                    browser.wait_idle(page, 60)
+                    assert page.locator(browser.ERROR_BOX).count() == 0, i  # on every pass, whichever replica
                     page.context.close()
                     if len(served) == 2:
                         break
                 b.close()
+        for replica in (one, two):  # neither replica logged an uncaught exception while it served
+            errors = browser.server_errors(replica)
+            assert not errors, errors[-3000:]
     assert set(served) == replicas, served
 
 
