@@ -43,8 +43,17 @@ def explorer(page) -> None:
     settle(page)
 
 
+def hidden_size(page) -> None:
+    slider = page.locator(".st-key-tu_size [role=slider]")
+    slider.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")  # 64 -> 8 units: the strokes start to go
+    settle(page)
+
+
 VIEWS = [  # (file name, path, what to do first, full page?)
     ("playground", "", playground, False),
+    ("tutorial", "tutorial?step=hidden", hidden_size, False),
     ("lesson-link", "", lesson_link, False),
     ("scoreboard", "scoreboard", None, False),
     ("explorer", "explorer", explorer, False),
@@ -63,7 +72,7 @@ def main() -> int:
         for lang, suffix in LANGS.items():
             page = b.new_page(viewport={"width": 1400, "height": 900}, color_scheme="dark", locale=lang)
             for name, path, act, full in VIEWS:
-                page.goto(f"{url}/{path}?lang={lang}")
+                page.goto(f"{url}/{path}{'&' if '?' in path else '?'}lang={lang}")
                 settle(page)
                 if act:
                     act(page)
