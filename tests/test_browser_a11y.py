@@ -213,7 +213,7 @@ def test_the_language_switch_keeps_the_settings_and_the_address_carries_the_lang
         settle(page)
         expect(page.locator("h1").first).to_have_text("实验台")
         # Another page's choices survive a switch too: the Scoreboard's noise type, picked in Chinese.
-        page.locator("[data-testid=stSidebarNav] a").nth(2).click()
+        page.locator("[data-testid=stSidebarNav] a[href$='/scoreboard']").click()
         settle(page)
         page.locator(".st-key-sb_noise input").click()
         page.get_by_role("option", name="椒盐").click()

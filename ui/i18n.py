@@ -214,25 +214,34 @@ _STREAMLIT_TEXT_JS = """
   const T = %s;
   const changed = window.aeLabNodes || (window.aeLabNodes = new Set());
   if (window.aeLabText) window.aeLabText.disconnect();
-  if (!T) {  // English: Streamlit's own words again
-    changed.forEach(n => { n.nodeValue = n.aeOrig; delete n.aeOrig; });
+  // What Streamlit wrote is the original, unless the text is still the translation this script put there: Streamlit
+  // redraws (a new image's alt, a new label) replace it, and the saved original is then stale.
+  const orig = n => ('aeOrig' in n && n.nodeValue === n.aeSet) ? n.aeOrig : n.nodeValue;
+  const origLabel = el => ('aeOrigLabel' in el.dataset && el.getAttribute('aria-label') === el.dataset.aeSetLabel)
+    ? el.dataset.aeOrigLabel : el.getAttribute('aria-label');
+  if (!T) {  // English: Streamlit's own words again, where they are still this script's translation
+    changed.forEach(n => { n.nodeValue = orig(n); delete n.aeOrig; delete n.aeSet; });
     changed.clear();
-    document.querySelectorAll('[data-ae-orig-label]').forEach(el => { el.setAttribute('aria-label', el.dataset.aeOrigLabel); delete el.dataset.aeOrigLabel; });
+    document.querySelectorAll('[data-ae-orig-label]').forEach(el => {
+      el.setAttribute('aria-label', origLabel(el));
+      delete el.dataset.aeOrigLabel; delete el.dataset.aeSetLabel;
+    });
     return;
   }
   const set = (n, text) => {
     if (n.nodeValue === text) return;
-    if (!('aeOrig' in n)) n.aeOrig = n.nodeValue;
+    n.aeOrig = orig(n);
+    n.aeSet = text;
     n.nodeValue = text;
     changed.add(n);
   };
   const put = (el, text) => el && [...el.childNodes].filter(n => n.nodeType === 3).forEach((n, i) => set(n, i ? '' : text));
   const label = el => {
     const now = el.getAttribute('aria-label');
-    const orig = 'aeOrigLabel' in el.dataset ? el.dataset.aeOrigLabel : now;
-    let want = T.labels[orig];
-    for (const [en, tr] of Object.entries(T.prefixes)) if (!want && orig.startsWith(en + ' ')) want = tr + ' ' + orig.slice(en.length + 1);
-    if (want && now !== want) { el.dataset.aeOrigLabel = orig; el.setAttribute('aria-label', want); }
+    const o = origLabel(el);
+    let want = T.labels[o];
+    for (const [en, tr] of Object.entries(T.prefixes)) if (!want && o.startsWith(en + ' ')) want = tr + ' ' + o.slice(en.length + 1);
+    if (want && now !== want) { el.dataset.aeOrigLabel = o; el.dataset.aeSetLabel = want; el.setAttribute('aria-label', want); }
   };
   const fix = () => {
     window.aeLabPending = false;
@@ -242,7 +251,7 @@ _STREAMLIT_TEXT_JS = """
     });
     const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-      const key = 'aeOrig' in n ? n.aeOrig : n.nodeValue;
+      const key = orig(n);
       if (key && T.labels[key.trim()]) set(n, T.labels[key.trim()]);  // screen-reader text, the skip link
     }
     document.querySelectorAll('[aria-label]').forEach(label);

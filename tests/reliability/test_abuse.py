@@ -82,30 +82,34 @@ def conv_weights(shift: float) -> list[tuple[str, bytes, str]]:
 
 
 def test_fifty_fresh_browsers_uploading_weights_stay_under_the_memory_cap(server):
-    """50 fresh ids each hold an upload of the Conv DAE (about 0.49 MB of weights with its preview) on a server whose
-    held runs are capped at 8 MB (AE_LAB_RUNS_MB): at most 16 fit, so at least 34 are evicted, the idlest first."""
+    """50 fresh ids each hold an upload of the Conv DAE (121,281 float32 weights, 0.46 MB, and a small preview) on a
+    server whose held runs are capped at 8 MB (AE_LAB_RUNS_MB): at most 17 fit, so at least 33 are evicted, the idlest
+    first."""
     url, _ = server
     pid = procs.server_pids([urlsplit(url).port])
     browsers = [a_browser() for _ in range(50)]
-    before = None
     for i, cookies in enumerate(browsers):  # every new id is free: a fresh cookie each time
         with stclient.Session(url, cookies=cookies) as s:
             assert s.open("train").ok
             run = s.upload("tr_upload", conv_weights(0.001 * (i + 1)))
             assert run.ok and not run.errors and any("Loaded upload" in t for t in s.texts()), stclient.describe(run)
-        if before is None:
+        if i == 2:  # after the server's first uploads: torch's pools, the test set's scoring buffers
             before = procs.rss_mb(pid)
     grown = procs.rss_mb(pid) - before
-    assert grown < 64, grown  # 49 uploads are 24 MB of weights; the cap holds 8 MB of them
+    # A leak tripwire only (measured 50-175 MB: closed sessions' files and state until their 30 s TTL, each upload's
+    # test-set scoring, the allocator): RSS cannot tell 8 MB of held weights from 24. The evictions counted below are
+    # the cap's real check.
+    assert grown < 256, grown
+    most = 8 * 2**20 // (121_281 * 4)  # 17 uploads' weights fit under the cap, previews aside
     held = 0
     for i, cookies in enumerate(browsers):
         with stclient.Session(url, cookies=cookies) as s:
             s.open("train")
             evicted = any("free memory for the class" in t for t in s.texts())
-        if i < 34:  # the idlest browsers' uploads went first, and each is told so
+        if i < len(browsers) - most:  # the idlest browsers' uploads went first, and each is told so
             assert evicted, (i, s.texts())
         held += not evicted
-    assert 1 <= held <= 16, held  # the newest uploads stay, within 8 MB
+    assert 1 <= held <= most, held  # the newest uploads stay, within 8 MB
 
 
 def test_wrong_keys_are_slowed_and_the_teacher_unlocks_meanwhile(server):

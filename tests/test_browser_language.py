@@ -1,0 +1,69 @@
+"""The language script's way back: Streamlit's own words (the skip link, the sidebar's buttons, a number input's
+steppers) are rewritten in Chinese, and switching back to English, without a reload, puts every one of them back."""
+
+import time
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from harness import browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Streamlit's built-in accessible names and texts on the Tutorial's first step, read from the live page.
+BUILT_IN = """() => ({
+  skip: (document.querySelector('a[href="#main"], [data-testid=stSkipLink] a, a[class*=skip]') || {}).textContent || '',
+  labels: [...document.querySelectorAll('[aria-label]')].map(e => e.getAttribute('aria-label')),
+})"""
+
+
+def settle(page) -> None:
+    page.locator("h1").first.wait_for(timeout=120_000)
+    time.sleep(0.3)
+    browser.wait_idle(page, 120)
+    time.sleep(0.5)  # the script's MutationObserver has rewritten the last redraw
+
+
+def test_switching_back_to_english_restores_streamlits_own_words(app_url):
+    with sync_playwright() as p:
+        b = browser.launch(p)
+        page = b.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{app_url}/tutorial?lang=en&step=data")
+        settle(page)
+        english = page.evaluate(BUILT_IN)
+        for name in ("Increment", "Decrement"):  # the digit picker's steppers
+            assert name in english["labels"], english["labels"]
+
+        page.locator(".st-key-lang_pick input").click()
+        page.get_by_role("option", name="简体中文").click()
+        expect(page.locator("h1").first).to_have_text("教程", timeout=60_000)
+        settle(page)
+        chinese = page.evaluate(BUILT_IN)
+        assert "Increment" not in chinese["labels"] and "Decrement" not in chinese["labels"], chinese["labels"]
+        assert "增加" in chinese["labels"] and "减少" in chinese["labels"], chinese["labels"]
+        assert any(x.startswith("全屏：") and "测试数字 #0，" in x for x in chinese["labels"]), chinese["labels"]
+        # Streamlit redraws a translated label (another digit, another alt text): the new one is translated, never the
+        # old one put back.
+        page.locator(".st-key-tu_digit input").focus()
+        page.keyboard.press("ArrowUp")
+        page.keyboard.press("Enter")
+        settle(page)
+        chinese = page.evaluate(BUILT_IN)
+        shown = [x for x in chinese["labels"] if x.startswith("全屏：") and "测试数字" in x]
+        assert shown and all(x.startswith("全屏：") and "测试数字 #1，" in x for x in shown), shown
+
+        page.locator(".st-key-lang_pick input").click()
+        page.get_by_role("option", name="English").click()
+        expect(page.locator("h1").first).to_have_text("Tutorial", timeout=60_000)
+        settle(page)
+        back = page.evaluate(BUILT_IN)
+        assert len(back["labels"]) == len(english["labels"]) and "Increment" in back["labels"], back["labels"]
+        assert "Fullscreen: Test digit #1, a handwritten 2, drawn 28×28" in back["labels"], back["labels"]
+        assert (
+            set(back["labels"]) - {x.replace("#0, a handwritten 7", "#1, a handwritten 2") for x in english["labels"]}
+            == set()
+        )
+        assert back["skip"] == english["skip"]
+        assert not any("\u4e00" <= ch <= "\u9fff" for label in back["labels"] for ch in label), back["labels"]
+        browser.assert_clean(page, app_url)
+        b.close()
