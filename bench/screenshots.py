@@ -44,7 +44,7 @@ def explorer(page) -> None:
 
 
 def hidden_size(page) -> None:
-    slider = page.locator(".st-key-tu_size [role=slider]")
+    slider = page.locator(".st-key-tu_size [role=slider], .st-key-tu_size input").first
     slider.focus()
     for _ in range(3):
         page.keyboard.press("ArrowLeft")  # 64 -> 8 units: the strokes start to go
