@@ -61,11 +61,14 @@ def streamlit_server(
     timeout: float = 90,
     log_path: Path | None = None,
     serve: bool = False,
+    args: list[str] | None = None,
+    port: int | None = None,
 ):
     """Run `streamlit run script` on a free loopback port; yields the base URL (a Served, with .log). The server's
     output goes to log_path (default: a file in TMPDIR named after the port), unbuffered, so a check reads it all.
-    serve=True runs the container's command instead, `python -m ui.serve` (app.py, loaded before it answers)."""
-    port = free_port()
+    serve=True runs the container's command instead, `python -m ui.serve` (app.py, loaded before it answers). `args`:
+    more command-line options (`--secrets.files ...`); `port`: a port chosen beforehand (free_port())."""
+    port = port or free_port()
     cmd = [
         sys.executable,
         "-m",
@@ -78,6 +81,7 @@ def streamlit_server(
         "true",
         "--browser.gatherUsageStats",
         "false",
+        *(args or []),
     ]
     log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"ae-lab-streamlit-{port}.log"
     log = open(log_path, "w")  # noqa: SIM115
