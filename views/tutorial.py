@@ -143,10 +143,12 @@ def step_data() -> None:
     left.markdown(
         _("{n} of its 784 numbers are above 0; the largest is {top:.2f}.").format(n=nonzero, top=float(x.max()))
     )
-    right.dataframe(
-        pd.DataFrame(x.round(2), columns=[str(c) for c in range(28)]).style.format("{:.2f}"),
+    cols = [str(c) for c in range(28)]
+    right.dataframe(  # two decimals by column format: a Styler would cost each rerun 0.1 s
+        pd.DataFrame(x.round(2), columns=cols),
         height=460,
         width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in cols},
     )
     right.caption(_("The same digit as its 784 numbers: row r, column c is pixel number 28·r + c of the vector."))
 
