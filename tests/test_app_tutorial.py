@@ -326,3 +326,24 @@ def test_the_scoreboard_shows_the_shipped_table_without_computing_it(monkeypatch
     assert at.exception
     server.results.clear()
     assert set(MODELS) <= set(ev.scores)
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "shown"),
+    [
+        ({"history": [0.3, 0.2], "config": "fast"}, None),  # no per-epoch record: the step says so
+        ({"history": {"train_loss": "0.3"}}, None),
+        ({"history": {"train_loss": [0.4, "x", float("nan"), 0.2]}, "config": {"lr": "fast", "batch_size": True}}, 2),
+    ],
+)
+def test_the_training_step_reads_a_strange_sidecar_without_an_error(monkeypatch, sidecar, shown):
+    """The default weights' sidecar is a file (a teacher's Save as default writes a new one): whatever it holds, the
+    step shows the loss it can read or says that there is none."""
+    from ui import server
+
+    monkeypatch.setattr(server, "sidecar_of", lambda key: sidecar)
+    at = page({"step": "training"})
+    if shown is None:
+        assert any("not available" in i.value for i in at.info)
+    else:
+        assert at.slider(key="tu_epoch").max == shown and "learning rate ?" in texts(at) and "batch ?" in texts(at)

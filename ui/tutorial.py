@@ -48,6 +48,18 @@ def parse_step(raw: object) -> tuple[int, Message | None]:
     return 0, Message("Unknown tutorial step {value}; starting at the first.", value=repr(str(raw)[:20]))
 
 
+def mapping(value: object) -> dict:
+    """A sidecar's field as a dict, whatever the file held there (a list, a string, nothing)."""
+    return value if isinstance(value, dict) else {}
+
+
+def number(value: object) -> str:
+    """A sidecar's number for a sentence ("?" when the file holds none)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return "?"
+    return f"{value:g}"
+
+
 def source(obj) -> str:
     """The Python source the app runs for a class, function or method (ae_core's own code, never a copy)."""
     return pyinspect.getsource(obj)

@@ -206,11 +206,11 @@ def step_training() -> None:
         )
     )
     sidecar = server.sidecar_of("basic_ae") or {}
-    history = sidecar.get("history") or {}
-    losses = [float(v) for v in history.get("train_loss") or [] if isinstance(v, int | float)]
+    history, cfg = tut.mapping(sidecar.get("history")), tut.mapping(sidecar.get("config"))  # a sidecar is a file
+    raw = history.get("train_loss")
+    losses = [float(v) for v in raw if isinstance(v, int | float) and v == v] if isinstance(raw, list) else []
     if not losses:
         return missing("basic_ae")
-    cfg = sidecar.get("config") or {}
     choose("tu_epoch", list(range(1, len(losses) + 1)), len(losses))
     e = st.slider(_("Epoch"), 1, len(losses), key="tu_epoch")
     df = pd.DataFrame({"epoch": range(1, len(losses) + 1), "loss": losses})
@@ -241,12 +241,12 @@ def step_training() -> None:
     )
     st.caption(
         _(
-            "The shipped weights' own record: {epochs} epochs, batch {batch}, Adam at learning rate {lr:g} "
+            "The shipped weights' own record: {epochs} epochs, batch {batch}, Adam at learning rate {lr} "
             "({schedule}). The article trains with a constant rate; ae-lab's recipe ends lower in the same epochs."
         ).format(
             epochs=len(losses),
-            batch=cfg.get("batch_size", "?"),
-            lr=float(cfg.get("lr", 0) or 0),
+            batch=tut.number(cfg.get("batch_size")),
+            lr=tut.number(cfg.get("lr")),
             schedule={"constant": _("constant"), "onecycle": _("one-cycle"), "cosine": _("cosine")}.get(
                 cfg.get("schedule"), "?"
             ),
