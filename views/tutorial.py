@@ -334,9 +334,9 @@ def step_hidden() -> None:
     s = found.scores[h]
     st.markdown(
         _(
-            "With {h} units the code is {ratio:g}× smaller than the digit. On all {n:,} test digits: PSNR "
+            "With {h} units the code is {ratio:g}× smaller than the digit. On all {n:,} MNIST test digits: PSNR "
             "**{psnr:.2f} dB**, SSIM **{ssim:.3f}**."
-        ).format(h=h, ratio=round(784 / h, 1), n=len(digits), psnr=s["psnr"], ssim=s["ssim"])
+        ).format(h=h, ratio=round(784 / h, 1), n=10_000, psnr=s["psnr"], ssim=s["ssim"])
     )
     df = pd.DataFrame({"units": sizes, "psnr": [found.scores[k]["psnr"] for k in sizes]})
     line = (
