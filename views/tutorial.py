@@ -432,6 +432,26 @@ def step_noise() -> None:
     code_block(gaussian)
 
 
+def conv_half(part: int, key: str, start: int, code) -> None:
+    """One half of the Conv DAE (0: the encoder, 1: the decoder) for the noisy digit of the steps before: its layers
+    from the live model, the maps of the layer picked with the slider `key`, and the code the app runs."""
+    if "conv_dae" not in models:
+        return missing("conv_dae")
+    f, i = noise_factor(), index("tu_digit")
+    x = inspect.as_input(noisy_digit(digits.images[i].float().numpy() / 255, "gaussian", f, 0))
+    steps = tut.conv_steps(models["conv_dae"], x)[part]
+    layer_table([layer for layer, _o in steps])
+    names = [layer.name for layer, _o in steps]
+    shapes = {layer.name: f"{n + 1}. {op_text(layer.op)} · {layer.shape_text}" for n, (layer, _o) in enumerate(steps)}
+    choose(key, names, names[start])
+    pick = st.select_slider(_("Look at the output of"), names, key=key, format_func=shapes.get)
+    layer, out = steps[names.index(pick)]
+    maps_figure(layer, torch.sigmoid(out) if layer.name == "out" else out, model_name("conv_dae"))
+    st.caption(_("For test digit #{i} with Gaussian noise at {factor:g}.").format(i=i, factor=f))
+    with st.expander(_("The PyTorch code the app runs"), expanded=False):
+        code_block(code)
+
+
 def step_encoder() -> None:
     st.markdown(
         _(
@@ -441,22 +461,7 @@ def step_encoder() -> None:
             "network's hidden layer."
         )
     )
-    if "conv_dae" not in models:
-        return missing("conv_dae")
-    f = noise_factor()
-    i = index("tu_digit")
-    x = inspect.as_input(noisy_digit(digits.images[i].float().numpy() / 255, "gaussian", f, 0))
-    enc, _dec = tut.conv_steps(models["conv_dae"], x)
-    layer_table([layer for layer, _o in enc])
-    names = [layer.name for layer, _o in enc]
-    shapes = {layer.name: f"{i + 1}. {op_text(layer.op)} · {layer.shape_text}" for i, (layer, _o) in enumerate(enc)}
-    choose("tu_enc", names, names[1])
-    pick = st.select_slider(_("Look at the output of"), names, key="tu_enc", format_func=shapes.get)
-    layer, out = enc[names.index(pick)]
-    maps_figure(layer, out, model_name("conv_dae"))
-    st.caption(_("For test digit #{i} with Gaussian noise at {factor:g}.").format(i=i, factor=f))
-    with st.expander(_("The PyTorch code the app runs"), expanded=False):
-        code_block(ConvDAE.encode)
+    conv_half(0, "tu_enc", 1, ConvDAE.encode)
 
 
 def step_decoder() -> None:
@@ -469,24 +474,7 @@ def step_decoder() -> None:
             "blocky copy into strokes. A last convolution makes one 28×28 channel."
         )
     )
-    if "conv_dae" not in models:
-        return missing("conv_dae")
-    f = noise_factor()
-    i = index("tu_digit")
-    x = inspect.as_input(noisy_digit(digits.images[i].float().numpy() / 255, "gaussian", f, 0))
-    enc, dec = tut.conv_steps(models["conv_dae"], x)
-    layer_table([layer for layer, _o in dec])
-    names = [layer.name for layer, _o in dec]
-    shapes = {layer.name: f"{i + 1}. {op_text(layer.op)} · {layer.shape_text}" for i, (layer, _o) in enumerate(dec)}
-    choose("tu_dec", names, names[0])
-    pick = st.select_slider(_("Look at the output of"), names, key="tu_dec", format_func=shapes.get)
-    layer, out = dec[names.index(pick)]
-    if layer.name == "out":
-        out = torch.sigmoid(out)
-    maps_figure(layer, out, model_name("conv_dae"))
-    st.caption(_("For test digit #{i} with Gaussian noise at {factor:g}.").format(i=i, factor=f))
-    with st.expander(_("The PyTorch code the app runs"), expanded=False):
-        code_block(ConvDAE.decode)
+    conv_half(1, "tu_dec", 0, ConvDAE.decode)
 
 
 def step_results() -> None:
