@@ -6,8 +6,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from ae_core import codesize, inspect, results, store
 from ae_core import data as mnist
-from ae_core import inspect, results, store
 from ae_core.registry import MODELS
 from tests.conftest import ROOT, needs_mnist
 from ui import tutorial as tut
@@ -172,14 +172,12 @@ def test_codes_and_hidden_size_steps_follow_their_controls():
     go(at, "hidden")
     assert "Test digits #100-#107" in texts(at)  # the eight digits of the step before
     seen, scores = set(), []
+    saved = codesize.load(store.WEIGHTS_DIR).scores
     for h in (2, 16, 128):
         at.select_slider(key="tu_size").set_value(h).run()
         ok(at)
         seen.add(tuple(images(at)))
-        found = store.WEIGHTS_DIR  # the very numbers of the saved sizes
-        from ae_core import codesize
-
-        s = codesize.load(found).scores[h]
+        s = saved[h]  # the very numbers of the saved sizes
         assert f"With {h} units" in texts(at) and f"PSNR **{s['psnr']:.2f} dB**, SSIM **{s['ssim']:.3f}**" in texts(at)
         scores.append(s["psnr"])
     assert len(seen) == 3 and scores == sorted(scores)
