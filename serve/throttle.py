@@ -33,7 +33,8 @@ def key_problem(key: str) -> str | None:
         return f"it has {len(key)} characters, fewer than the {MIN_KEY_CHARS} required"
     from zxcvbn import zxcvbn  # only at start-up: 10-30 ms a key
 
-    guesses = zxcvbn(key[:100])["guesses_log10"]  # zxcvbn is slow on very long input; 100 characters decide it
+    # zxcvbn refuses more than 72 characters (a ValueError) and is slow on long input: the first 64 decide it.
+    guesses = zxcvbn(key[:64])["guesses_log10"]
     if guesses < MIN_KEY_GUESSES_LOG10:
         return f"it is guessable (about 10^{guesses:.0f} guesses; at least 10^{MIN_KEY_GUESSES_LOG10:.0f} required)"
     return None

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.uistate import st_fake  # noqa: F401 - a fixture for the page logic's plain-function tests
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AE_LAB_OFFLINE", "1")  # never try a download from the test suite
 os.environ.setdefault("AE_LAB_THREADS", str(os.cpu_count() or 1))  # the app defaults to 1 per process

@@ -180,3 +180,11 @@ def test_a_full_queue_of_attempts_is_refused_unchecked_and_the_next_turn_comes()
 )
 def test_guessable_keys_are_refused_not_only_short_ones(key, refused):
     assert (th.key_problem(key) is not None) is refused
+
+
+@pytest.mark.parametrize("n", [72, 73, 100, 5000])
+def test_a_long_random_key_is_accepted_not_an_error(n):
+    # zxcvbn raises on more than 72 characters; secrets.token_urlsafe(60) makes 80.
+    key = ("Zo3Vusc-cyIh_zm3ju0yUTKEMA6gctgX" * 200)[:n]
+    assert th.key_problem(key) is None
+    assert th.key_problem("a" * n) is not None  # a long repeat is still guessable

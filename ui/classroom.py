@@ -197,7 +197,7 @@ def code_throttle() -> KeyThrottle:
     return KeyThrottle()
 
 
-def class_code_panel() -> None:
+def class_code_panel() -> None:  # pragma: no mutate block (layout: AppTests drive it; tests/mutation/scores.md)
     """The sidebar's Class code form, while this session has not entered it."""
     code = class_code()
     if not code or may_spend():
@@ -220,7 +220,9 @@ def class_code_panel() -> None:
         )
 
 
-def _secret_form(form: str, label: str, key: str, button: str, check, flag: str, wrong: str) -> None:
+def _secret_form(
+    form: str, label: str, key: str, button: str, check, flag: str, wrong: str
+) -> None:  # pragma: no mutate block (layout: AppTests drive it; tests/mutation/scores.md)
     """A password field and its button: check(typed) in the server's turn; right sets session_state[flag] and reruns,
     wrong says `wrong`, and a full queue of attempts says so without checking."""
     with st.form(form, border=False):
@@ -237,7 +239,7 @@ def _secret_form(form: str, label: str, key: str, button: str, check, flag: str,
             st.error(wrong)
 
 
-def teacher_panel() -> None:
+def teacher_panel() -> None:  # pragma: no mutate block (layout: AppTests drive it; tests/mutation/scores.md)
     """The Teacher expander (classroom mode only): the key form, the login button, and the class's run-size cap."""
     if not enabled():
         return
@@ -272,7 +274,7 @@ def teacher_panel() -> None:
         )
 
 
-def _cap_controls(manager) -> None:
+def _cap_controls(manager) -> None:  # pragma: no mutate block (layout: AppTests drive it; tests/mutation/scores.md)
     import dataclasses
 
     cap = manager.limits.max_run_images

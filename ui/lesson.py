@@ -44,7 +44,9 @@ def sources() -> tuple[str, ...]:
 
 
 _WIDGETS = {"show": "pg_models", "baselines": "pg_baselines", "residuals": "pg_residual", "feed_clean": "pg_feed_clean"}
-_OFF = {"show": (), "baselines": (), "residuals": False, "feed_clean": False}
+# Where the session has no value yet: no model choice (None) leaves the page's default, all of them; an empty "show"
+# would read back as "no model" and greet every student with a notice.
+_OFF = {"show": None, "baselines": (), "residuals": False, "feed_clean": False}
 
 
 def _now(fallback: dict) -> dict:
@@ -100,7 +102,9 @@ def link(share: dict[str, str], allowed: list[str], hide: list[str], start: str 
     return f"{_base_url()}?{urlencode(q, safe=',')}"
 
 
-def maker(share: dict[str, str], source: str) -> None:
+def maker(
+    share: dict[str, str], source: str
+) -> None:  # pragma: no mutate block (layout: AppTests drive it; tests/mutation/scores.md)
     """The "Make a lesson link" panel: the playground as it is now, plus what students may change."""
     if active():
         return
