@@ -94,6 +94,7 @@ bench: $(VENV)/.dev chromium
 	$(PY) bench/explorer_latency.py
 	$(PY) bench/scoreboard_first.py
 	$(PY) bench/cold_start.py
+	$(PY) bench/estimate.py
 
 # A classroom on this machine: 8 and 20 browser sessions on one server, then 8 through nginx and 2 replicas (~8 min).
 load: $(VENV)/.dev chromium

@@ -128,6 +128,33 @@ def wait_idle(page, timeout: float = 60) -> None:
     page.wait_for_function(_IDLE, timeout=timeout * 1000)
 
 
+_QUIET = """([quiet, cap]) => new Promise(resolve => {
+  const start = performance.now();
+  let last = start;
+  const seen = new MutationObserver(() => { last = performance.now(); });
+  seen.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  const tick = () => {
+    const now = performance.now();
+    const images = [...document.images].every(i => i.complete);
+    if ((now - last >= quiet && images) || now - start >= cap) { seen.disconnect(); resolve(now - start < cap); }
+    else setTimeout(tick, 25);
+  };
+  setTimeout(tick, quiet);
+})"""
+
+
+def settled(page, timeout: float = 240, quiet_ms: int = 250, cap_ms: int = 4000) -> bool:
+    """Wait until Streamlit is idle and then the page's DOM has not changed for quiet_ms with every image loaded: the
+    last delta is laid out (axe measures colours and sizes). A page that keeps redrawing (a live training chart) is
+    given cap_ms. Returns False when it was cut at the cap. Replaces fixed sleeps: a quiet page costs quiet_ms."""
+    for _ in range(5):  # a rerun that started in the quiet time (a queued key press): wait for it too
+        wait_idle(page, timeout)
+        quiet = bool(page.evaluate(_QUIET, [quiet_ms, cap_ms]))
+        if page.evaluate(_IDLE):
+            return quiet
+    return False
+
+
 _CHANGED = """([before, n, sel]) => {
   const imgs = [...document.querySelectorAll(sel)].slice(-n);
   return imgs.length === n && imgs.every((e, i) => e.getAttribute('src') !== before[i] && e.complete && e.naturalWidth > 0);

@@ -14,6 +14,9 @@ os.environ.setdefault("MNIST_DIR", str(ROOT.parent / "shared" / "mnist"))
 # No start-up warm-up in the suite's servers and AppTests: its background work would take CPU from timed browser
 # tests and fill the caches that tests count. tests/test_warmup.py turns it on where it is the subject.
 os.environ.setdefault("AE_LAB_WARMUP", "0")
+# One sweep size for every AppTest and server the suite starts: the in-process AppTests share the server-wide caches,
+# so a curve or code space computed once serves every later test (README, "Testing").
+os.environ.setdefault("AE_LAB_SWEEP_DIGITS", "200")
 
 
 def shown(markdown: str) -> str:

@@ -40,7 +40,7 @@ def nearest_captions(at) -> list[str]:
 
 
 def test_the_pc_sliders_redraw_all_three_models(monkeypatch):
-    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
     at = explorer()
     z1, z2 = at.slider(key="ex_z1"), at.slider(key="ex_z2")
     assert z1.min < -1.5 and z1.max > 1.5 and (z2.min, z2.max) == (z1.min, z1.max)  # the data's range
@@ -61,7 +61,7 @@ def images(at) -> dict[str, str]:
 
 
 def test_code_sliders_and_the_walk(monkeypatch):
-    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
     at = explorer()
     for model in ("basic_ae", "dense_dae", "conv_dae"):
         at.radio(key="ex_unit_model").set_value(model).run()
@@ -94,7 +94,7 @@ def test_code_sliders_and_the_walk(monkeypatch):
 
 
 def test_code_spaces_are_cached_once_per_weights_for_every_session(monkeypatch):
-    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "300")
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
     from ae_core import explore
     from ui import server
 

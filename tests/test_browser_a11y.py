@@ -2,7 +2,6 @@
 dark, in the states the issue names; a Chinese UI with no English left; and the whole app by keyboard alone."""
 
 import json
-import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -20,9 +19,7 @@ def is_dark(rgb: str) -> bool:
 
 def settle(page) -> None:
     page.locator("h1").first.wait_for(timeout=120_000)
-    time.sleep(0.5)
-    browser.wait_idle(page, 240)
-    time.sleep(0.5)  # the last delta's layout (axe measures colours and sizes)
+    browser.settled(page)  # idle, then no DOM change for 250 ms: the last delta is laid out
 
 
 def go(page, url: str, path: str, lang: str) -> None:

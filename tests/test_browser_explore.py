@@ -38,9 +38,7 @@ def wait_changed(page, before: list[str], timeout: float = 30) -> list[str]:
 
 def settle(page) -> None:
     """Key presses queue reruns: wait until the last has finished, not only the first."""
-    browser.wait_idle(page)
-    time.sleep(1.5)
-    browser.wait_idle(page)
+    browser.settled(page, quiet_ms=400)
 
 
 def test_moving_through_the_plane_redraws_all_three_models(app_url, tmp_path):

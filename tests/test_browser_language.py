@@ -1,8 +1,6 @@
 """The language script's way back: Streamlit's own words (the skip link, the sidebar's buttons, a number input's
 steppers) are rewritten in Chinese, and switching back to English, without a reload, puts every one of them back."""
 
-import time
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -19,9 +17,7 @@ BUILT_IN = """() => ({
 
 def settle(page) -> None:
     page.locator("h1").first.wait_for(timeout=120_000)
-    time.sleep(0.3)
-    browser.wait_idle(page, 120)
-    time.sleep(0.5)  # the script's MutationObserver has rewritten the last redraw
+    browser.settled(page)  # idle, then no DOM change for 250 ms (the language script has rewritten the last redraw)
 
 
 def test_switching_back_to_english_restores_streamlits_own_words(app_url):

@@ -3,7 +3,6 @@ changes its figure, the numbers shown are ae_core's, axe-core finds no WCAG 2.2 
 English is left in Chinese, and the last step hands its digit to the Playground."""
 
 import json
-import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -25,9 +24,7 @@ TITLES = {
 
 def settle(page) -> None:
     page.locator("h1").first.wait_for(timeout=120_000)
-    time.sleep(0.3)
-    browser.wait_idle(page, 240)
-    time.sleep(0.3)
+    browser.settled(page)  # idle, then no DOM change for 250 ms (the language script has rewritten the last redraw)
 
 
 def srcs(page) -> list[str]:
