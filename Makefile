@@ -39,8 +39,11 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The suite on both cores (pytest-xdist, one file per worker at a time), then alone the tests that measure latency
+# under their own load (marked serial). Each part prints its 30 slowest tests.
 test: $(VENV)/.dev chromium lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile -m "not gpu and not serial"
+	$(PY) -m pytest -m "serial and not gpu"
 
 # The property-based tests with random seeds and 10x the cases of `make test` (tests/fuzz).
 fuzz: $(VENV)/.dev
