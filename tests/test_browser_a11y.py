@@ -72,24 +72,27 @@ def test_every_page_and_state_passes_axe_in_both_languages_and_themes(app_url, t
         page.on("pageerror", lambda e: errors.append(str(e)))
         go(page, app_url, "train", "en")
         train_quick_run(page)  # the run stays with this browser (its cookie) through every later load
+        states = [
+            ("playground", "", None),
+            ("playground with residuals", "", lambda: page.locator(".st-key-pg_residual label").click()),
+            ("playground with an upload", "", lambda: upload(page, tmp_path)),
+            ("train with a finished run", "train", None),
+            ("train while a run trains", "train", lambda: start_long_run(page)),
+            ("scoreboard after scoring", "scoreboard", None),
+            ("inside", "inside", None),
+            ("explore after a walk", "explorer", lambda: walk(page)),
+        ]
         for lang in ("en", "zh-CN"):
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                states = [
-                    ("playground", "", None),
-                    ("playground with residuals", "", lambda: page.locator(".st-key-pg_residual label").click()),
-                    ("playground with an upload", "", lambda: upload(page, tmp_path)),
-                    ("train with a finished run", "train", None),
-                    ("train while a run trains", "train", lambda: start_long_run(page)),
-                    ("scoreboard after scoring", "scoreboard", None),
-                    ("inside", "inside", None),
-                    ("explore after a walk", "explorer", lambda: walk(page)),
-                ]
-                for name, path, act in states:
-                    go(page, app_url, path, lang)
-                    if act:
-                        act()
-                        settle(page)
+            for name, path, act in states:
+                page.emulate_media(color_scheme="light")
+                go(page, app_url, path, lang)
+                if act:
+                    act()
+                    settle(page)
+                # The same state in both themes: the app follows the system's scheme as it changes (theme "auto").
+                for scheme in ("light", "dark"):
+                    page.emulate_media(color_scheme=scheme)
+                    settle(page)
                     where = f"{name} ({lang}, {scheme})"
                     bg = page.evaluate(
                         "getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
@@ -103,9 +106,9 @@ def test_every_page_and_state_passes_axe_in_both_languages_and_themes(app_url, t
                         left = a11y.english_left(a11y.page_text(page))
                         if left:
                             english[where] = sorted(set(left))
-                    if name == "train while a run trains":
-                        stop_run(page)
-                    browser.assert_clean(page, app_url)
+                if name == "train while a run trains":
+                    stop_run(page)
+                browser.assert_clean(page, app_url)
         assert not errors, errors
         b.close()
     assert not found, "\n\n".join(f"{k}:\n{v}" for k, v in found.items())

@@ -160,7 +160,7 @@ def test_a_full_queue_of_attempts_is_refused_unchecked_and_the_next_turn_comes()
     t = KeyThrottle(Policy(), clock=c, sleep=lambda s: None, server=rate)
     for i in range(5):  # turns at +0, +0.25 ... +1.0 s: all within the 1 s wait
         t.attempt(f"id-{i}", lambda: False)
-    with pytest.raises(ServerBusy):
+    with pytest.raises(ServerBusy, match="^too many key attempts are waiting$"):
         t.attempt("teacher", lambda: pytest.fail("checked while the queue was full"))
     c.t += 2.0  # the queue has drained: the teacher's next attempt is checked
     assert t.attempt("teacher", lambda: True) == (True, 0)
@@ -188,3 +188,20 @@ def test_a_long_random_key_is_accepted_not_an_error(n):
     key = ("Zo3Vusc-cyIh_zm3ju0yUTKEMA6gctgX" * 200)[:n]
     assert th.key_problem(key) is None
     assert th.key_problem("a" * n) is not None  # a long repeat is still guessable
+
+
+def test_a_first_attempt_at_time_zero_waits_for_nothing():
+    c = FrozenClock(0.0)  # a monotonic clock may read 0 (or less) on a fresh machine
+    rate = ServerRate(clock=c, sleep=c.sleep)
+    rate.turn()
+    assert c.slept == []  # no wait, not even a zero one
+    rate.turn()
+    assert c.slept == [1 / th.RATE_PER_S]
+
+
+def test_the_throttles_own_server_rate_uses_its_clock_and_sleep():
+    c = FrozenClock()
+    t = KeyThrottle(Policy(), clock=c, sleep=c.sleep)  # no server given: it makes its own, on the same clock
+    for i in range(3):
+        t.attempt(f"fresh-{i}", lambda: True)  # right answers: only the server's turns wait
+    assert c.slept == [0.01, 0.02]

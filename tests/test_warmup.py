@@ -12,6 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from ae_core.registry import MODELS
+from serve.cache import ComputeCache
 from tests.conftest import needs_mnist
 from ui import jobs as jobs_ui
 
@@ -45,8 +46,15 @@ def same(a, b, where="") -> None:
 def test_warm_up_fills_the_entries_a_visitor_computes_with_the_same_values(monkeypatch):
     from ui import server, warmup
 
-    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "200")
-    server.results.clear()
+    # Its own sweep size and its own result caches: the server-wide one the other AppTests share stays as it is.
+    monkeypatch.setenv("AE_LAB_SWEEP_DIGITS", "60")
+    caches = []
+
+    def fresh() -> None:
+        caches.append(ComputeCache(512 * 2**20))
+        monkeypatch.setattr(server, "results", lambda: caches[-1])
+
+    fresh()
     jobs = warmup.plan()
     # The Scoreboard's first table is saved with the shipped weights (weights/results.safetensors): nothing to warm.
     assert [w for w, *_ in jobs][:3] == ["scoreboard curves", "scoreboard digits", "noise matrix"]
@@ -62,7 +70,7 @@ def test_warm_up_fills_the_entries_a_visitor_computes_with_the_same_values(monke
         assert found, f"the pages never asked for the warm-up's {what}: its key differs from theirs"
         visitor[key] = value
 
-    server.results.clear()
+    fresh()
     done = warmup.run()
     assert done == [w for w, *_ in jobs] + ["training speeds"] and warmup.status()["status"] == "done"
     assert all(jobs_ui.speed_known(k, jobs_ui.preset_config(k, "quick")) for k in MODELS)  # the sidebar estimate
@@ -71,7 +79,6 @@ def test_warm_up_fills_the_entries_a_visitor_computes_with_the_same_values(monke
         found, value = cache.peek(key)
         assert found, what
         same(value, visitor[key], what)
-    server.results.clear()
 
 
 def warm_in_a_fresh_process(tmp_path, **env) -> tuple[str, str]:

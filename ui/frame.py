@@ -35,7 +35,26 @@ _CODE_DARK = (
 )
 
 
+# The same colours by the theme the page shows now: CSS light-dark() follows the app's own color-scheme, so a system
+# switch to dark while the page is open (before any rerun tells the server) gets the dark colours too. Browsers
+# without light-dark() ignore these rules and keep the ones above, chosen from the theme the server was told.
+_AUTO = (
+    "[data-testid^='stBaseButton-primary'], [data-testid^='stBaseButton-primary'] p, [data-tag], [data-tag] span "
+    "{color: light-dark(#ffffff, #0e1117) !important;} "
+    "[data-testid=stCode] .token.keyword, [data-testid=stCode] .token.function, [data-testid=stCode] .token.builtin "
+    "{color: light-dark(#0b57a4, #8cc4ff) !important;} "
+    "[data-testid=stCode] .token.string {color: light-dark(#1f6f43, #8ee4af) !important;} "
+    "[data-testid=stCode] .token.comment {color: light-dark(#55585f, #b4b8c2) !important;} "
+    "[data-testid=stCode] .token.number, [data-testid=stCode] .token.boolean "
+    "{color: light-dark(#8a3b00, #ffb77a) !important;}"
+)
+
+
 def _theme_css() -> str:
+    return _theme_fallback().replace("</style>", _AUTO + "</style>")
+
+
+def _theme_fallback() -> str:
     try:
         kind = st.context.theme.type
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest)

@@ -3,6 +3,7 @@
     python tests/mutation/report.py            print the table (and the survivors not yet reviewed)
     python tests/mutation/report.py --write    also write tests/mutation/scores.md, which the README quotes
     python tests/mutation/report.py --partial  also show modules whose run did not finish
+    python tests/mutation/report.py --all      also modules that make mutate does not score
 
 A mutant is a small change to the code (a flipped comparison, a changed constant, a removed call). Killed: a test
 failed. Timeout: the tests ran past mutmut's limit, which counts as killed (the change broke the code enough to hang
@@ -81,7 +82,7 @@ def markdown(rows: list[dict]) -> str:
             f"| `{r['module']}` | {r['mutants']} | {r.get('killed', 0)} | {r.get('survived', 0)} | "
             f"{r.get('no tests', 0)} | {r.get('equivalent', 0)} | {r.get('not run', 0)} | {100 * r['score']:.1f}% |"
         )
-    for prefix in ("ae_core.", "ui."):
+    for prefix in ("ae_core.", "serve.", "ui."):
         part = [r for r in rows if r["module"].startswith(prefix)]
         killed = sum(r.get("killed", 0) for r in part)
         scored = sum(r["mutants"] - r.get("equivalent", 0) - r.get("not run", 0) for r in part)
@@ -92,16 +93,58 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def equivalents_by_module(rows: list[dict], eq: dict[str, str]) -> str:
+    """Each scored module's equivalent mutants, with the reason each one cannot be told apart."""
+    out = ["", "## Equivalent mutants, by module", ""]
+    for r in rows:
+        names = sorted(n for n in eq if n.startswith(r["module"] + ".x"))
+        out.append(f"- `{r['module']}`: {len(names)}")
+        out += [f"  - `{n.removeprefix(r['module'] + '.')}`: {eq[n]}" for n in names]
+    return "\n".join(out) + "\n"
+
+
+def not_mutated() -> str:
+    """Functions marked `# pragma: no mutate block`: page layout that only AppTests and browser tests reach."""
+    out = ["", "## Not mutated: page layout", "",
+           "These functions only draw widgets; AppTests and browser tests drive them (seconds a test), so mutmut skips",
+           "them and the unit tests cover the logic they call:", ""]  # fmt: skip
+    for path in sorted((ROOT / "ui").glob("*.py")) + sorted((ROOT / "ae_core").glob("*.py")):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if "pragma: no mutate block" in line:
+                j = i
+                while not lines[j].lstrip().startswith("def "):
+                    j -= 1
+                name = lines[j].split("def ", 1)[1].split("(", 1)[0]
+                out.append(f"- `{path.relative_to(ROOT).with_suffix('').as_posix().replace('/', '.')}.{name}`")
+    return "\n".join(out) + "\n"
+
+
+def scored_modules() -> set[str]:
+    """The modules `make mutate` runs (MUTATE_MODULES, else the Makefile's list)."""
+    import os
+    import re
+
+    listed = os.environ.get("MUTATE_MODULES") or re.search(
+        r"^MUTATE_MODULES \?= (.*)$", (ROOT / "Makefile").read_text(), re.M
+    ).group(1)
+    return set(listed.split())
+
+
 def main(argv: list[str]) -> int:
     eq = equivalent()
-    rows, open_survivors = table(results(), eq, tuple(argv))
+    res = results()
+    if "--all" not in argv:  # only the modules make mutate scores (a partial run of others may be in mutants/)
+        res = {m: c for m, c in res.items() if m in scored_modules()}
+    rows, open_survivors = table(res, eq, tuple(argv))
     text = markdown(rows)
+    full = text + equivalents_by_module(rows, eq) + not_mutated()
     print(text)
     if open_survivors:
         print(f"{len(open_survivors)} survivors not yet killed or reviewed (`mutmut show NAME` shows one):")
         print("\n".join(f"  {n}" for n in open_survivors))
     if "--write" in argv:
-        SCORES.write_text(text)
+        SCORES.write_text(full)
     return 0
 
 
