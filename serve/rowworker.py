@@ -38,18 +38,19 @@ _workers: weakref.WeakSet = weakref.WeakSet()  # this process's RowWorkers, for 
 
 
 def children_cpu_s() -> float:
-    """CPU seconds (user + system) used so far by this process's live row-worker children (Linux; 0 elsewhere): the
+    """CPU seconds (user + system) used so far by this process's live row-worker children, read with psutil: the
     server's own work, which the warm-up's governor counts with the server's."""
+    import psutil
+
     total = 0.0
     for w in list(_workers):
         child = w._child
         if child is not None:
             try:
-                with open(f"/proc/{child.pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, ValueError, IndexError):
-                pass  # exited, or no /proc
+                t = psutil.Process(child.pid).cpu_times()
+            except psutil.Error:
+                continue  # exited meanwhile
+            total += t.user + t.system
     return total
 
 
@@ -111,7 +112,7 @@ def compute(req: tuple, model) -> object:
     return compare.compare(clean, noise_type, factor, seed, nets, list(baselines), feed_clean, classifier=classifier)
 
 
-def _child() -> None:
+def _child() -> None:  # pragma: no mutate block (runs only in the child process; tests/test_rowworker.py drives it)
     out = os.fdopen(os.dup(1), "wb")  # answers go to the pipe; stray prints from libraries go to stderr instead
     os.dup2(2, 1)
     from scipy import ndimage  # noqa: F401 - everything a comparison imports, before saying ready

@@ -108,3 +108,115 @@ def test_a_visitors_step_that_does_not_fit_first_asks_the_reclaimers_to_give_mem
     use["now"] = 780 * MB
     with pytest.raises(Busy), b.admit(300 * MB):  # nothing left to reclaim: refused
         pytest.fail("admitted past the budget")
+
+
+# --- to the value: each rule's exact edge -----------------------------------------------------------------------------
+
+
+def test_the_cgroup_limit_reads_v2_then_v1_and_no_limit(tmp_path):
+    assert bd.cgroup_limit_bytes(tmp_path) is None  # neither file
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text("123456\n")
+    assert bd.cgroup_limit_bytes(tmp_path) == 123456  # v2's file missing: v1's is read
+    (tmp_path / "memory.max").write_text("max\n")
+    assert bd.cgroup_limit_bytes(tmp_path) == 123456  # v2 says no limit: v1's is still read
+    (tmp_path / "memory.max").write_text("4096\n")
+    assert bd.cgroup_limit_bytes(tmp_path) == 4096
+    for huge in (str(1 << 60), str(9223372036854771712)):  # v1's "no limit"
+        (tmp_path / "memory.max").unlink()
+        (tmp_path / "memory" / "memory.limit_in_bytes").write_text(huge)
+        assert bd.cgroup_limit_bytes(tmp_path) is None
+        (tmp_path / "memory.max").write_text("x")
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text(str((1 << 60) - 1))
+    assert bd.cgroup_limit_bytes(tmp_path) == (1 << 60) - 1
+
+
+def test_the_ceiling_falls_back_to_the_machines_memory(monkeypatch):
+    import psutil
+
+    monkeypatch.delenv("AE_LAB_MEMORY_MB", raising=False)
+    monkeypatch.setattr(bd, "cgroup_limit_bytes", lambda: None)
+    assert bd.ceiling_bytes() == psutil.virtual_memory().total
+    monkeypatch.setattr(bd, "cgroup_limit_bytes", lambda: 3 << 30)
+    assert bd.ceiling_bytes() == 3 << 30
+    monkeypatch.setenv("AE_LAB_MEMORY_MB", " 1.5 ")
+    assert bd.ceiling_bytes() == int(1.5 * 2**20)
+    monkeypatch.setenv("AE_LAB_MEMORY_MB", "  ")
+    assert bd.ceiling_bytes() == 3 << 30  # blank: not set
+    assert Budget(used=lambda: 0).ceiling == 3 << 30
+    assert Budget(ceiling=1000, used=lambda: 0).ceiling == 1000
+
+
+def test_tree_rss_counts_this_process_and_every_descendant():
+    import subprocess
+    import sys
+
+    import psutil
+
+    me = psutil.Process()
+    base = bd.tree_rss_bytes()
+    assert base >= me.memory_info().rss > 0
+    # a child that starts a grandchild: both are counted
+    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 20
+        while len(psutil.Process(child.pid).children()) < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        kids = [psutil.Process(child.pid), *psutil.Process(child.pid).children()]
+        assert bd.tree_rss_bytes() >= me.memory_info().rss + sum(k.memory_info().rss for k in kids) * 0.9
+        assert bd.tree_rss_bytes(child.pid) >= sum(k.memory_info().rss for k in kids) * 0.9
+    finally:
+        for k in psutil.Process(child.pid).children():
+            k.kill()
+        child.kill()
+        child.wait()
+    assert bd.tree_rss_bytes(2**22 + 12345) == 0  # no such process
+    lone = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.5)  # settled: a sleeping process's resident size stays put
+        assert bd.tree_rss_bytes(lone.pid) == psutil.Process(lone.pid).memory_info().rss  # exactly its own
+    finally:
+        lone.kill()
+        lone.wait()
+
+
+def test_memory_is_read_at_most_every_sample_time_and_after_a_reclaim():
+    t, reads = [100.0], []
+    b = Budget(ceiling=1000, used=lambda: reads.append(t[0]) or 10, clock=lambda: t[0])
+    assert b.in_use() == 10 and reads == [100.0]  # the first check reads at once
+    t[0] += bd.SAMPLE_S - 0.01
+    b.in_use()
+    assert reads == [100.0]
+    t[0] = 100.0 + bd.SAMPLE_S  # exactly the sample time later: read again
+    b.in_use()
+    assert reads == [100.0, 100.0 + bd.SAMPLE_S]
+    b.reclaimer(lambda: True)
+    with pytest.raises(Busy), b.admit(10_000):
+        pass
+    assert b.in_use() == 10 and len(reads) == 3  # the reclaim asked for a fresh reading at the next check
+
+
+def test_reservations_add_up_and_are_given_back():
+    b = Budget(ceiling=1000, used=lambda: 0, clock=lambda: 0.0)  # limit 800
+    with b.admit(300), b.admit(300):
+        assert b.in_use() == 600
+        with pytest.raises(Busy), b.admit(201):
+            pass
+        with b.admit(200):
+            assert b.in_use() == 800
+    assert b.in_use() == 0 and b.refused == 1
+
+
+def test_refusals_are_counted_one_each_with_a_reason():
+    b = Budget(ceiling=1000, used=lambda: 0, heavy_at_once=1, heavy_wait_s=0.0)
+    with b.admit(1, heavy=True):
+        for n in (1, 2):
+            with pytest.raises(Busy) as e, b.admit(1, heavy=True):
+                pass
+            assert b.refused == n and e.value.why == "no turn for a heavy computation"
+            assert str(e.value) == str(bd.BUSY)
+    with pytest.raises(Busy) as e, b.admit(2**30):
+        pass
+    assert b.refused == 3 and e.value.why == "1024 MB more would pass 0 MB"

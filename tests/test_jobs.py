@@ -34,7 +34,17 @@ def test_job_runs_to_done_with_history_previews_and_metrics(manager):
     assert job.preview_noisy.shape == (8, 28, 28) and job.preview_out.shape == (8, 28, 28)
     assert set(job.test_metrics) >= {"bce", "mse", "psnr", "ssim"} and job.test_metrics["psnr"] > 5
     assert job.model is not None and job.meta()["epochs_done"] == 1
+    meta = job.meta()
+    assert meta["recipe"] == "in-app" and meta["label"] == job.label and meta["note"] == job.note
+    assert meta["test_metrics"] is job.test_metrics
     assert manager.live_threads() == 0
+
+
+def test_a_job_without_a_result_has_only_its_own_fields():
+    from serve.job import Job
+
+    job = Job(id="j1", key="dense_dae", config=TINY, owner="o", label="#1 Dense DAE", note="on the sample")
+    assert job.meta() == {"label": "#1 Dense DAE", "test_metrics": None, "note": "on the sample"}
 
 
 def test_stop_ends_the_job_and_keeps_last_epoch(manager):
@@ -201,3 +211,38 @@ def test_playground_comparisons_run_one_at_a_time_across_sessions():
         t.join()
     assert peak[0] == 1
     assert results == {i: i * i for i in range(8)}
+
+
+def test_an_upload_is_done_when_added_and_found_only_by_its_browser(sample):
+    m = JobManager(data=sample)
+    before = time.time()
+    job, _ = m.add_upload("alice", uploaded(seed=3))
+    assert job.state == "done" and before <= job.finished <= time.time()
+    assert m.get(job.id) is job and m.get(job.id, "alice") is job
+    assert m.get(job.id, "bob") is None and m.get("nope") is None and m.get("nope", "alice") is None
+    assert m.counts() == {"queued": 0, "running": 0, "done": 1, "stopped": 0, "failed": 0}
+    m.deactivate("nobody", "dense_dae")  # never activated anything: nothing to do, no error
+    m.activate("alice", job.id)
+    m.deactivate("alice", "basic_ae")  # another model: alice's choice stays
+    assert m.active_for("alice") == {job.key: job}
+    m.deactivate("alice", job.key)
+    assert m.active_for("alice") == {}
+
+
+def test_forget_stops_and_drops_everything_of_one_browser_only(sample):
+    m = JobManager(max_running=1, max_queued=2, data=sample)
+    running = m.submit("dense_dae", LONG, owner="lab-pc")
+    queued = m.submit("basic_ae", TINY, owner="lab-pc")
+    other = m.add_upload("bob", uploaded(seed=4))[0]
+    m.activate("bob", other.id)
+    mine = m.add_upload("lab-pc", uploaded(seed=5))[0]
+    m.activate("lab-pc", mine.id)
+    wait_for(lambda: running.state == "running")
+    assert queued.state == "queued"
+    assert m.forget("lab-pc") == 3
+    assert queued.state == "stopped" and running.stop_event.is_set()
+    assert [m.get(j.id) for j in (running, queued, mine)] == [None, None, None]
+    assert m.jobs_for("lab-pc") == [] and m.active_for("lab-pc") == {}
+    assert m.get(other.id) is other and m.active_for("bob") == {other.key: other}  # bob keeps his
+    assert m.forget("lab-pc") == 0
+    wait_for(lambda: m.live_threads() == 0)

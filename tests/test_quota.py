@@ -217,3 +217,15 @@ def test_the_idlest_browsers_past_the_bound_are_forgotten_never_a_busy_one():
     assert owners_to_forget(seen, set(), limit=2) == ["b", "d"]  # the two idlest, idlest first
     assert owners_to_forget(seen, {"b"}, limit=2) == ["d", "c"]  # b is training: the next idlest instead
     assert owners_to_forget(seen, {"a", "b", "c", "d"}, limit=0) == []
+
+
+def test_the_eviction_notice_names_the_run_and_the_servers_share():
+    from serve.quota import eviction_notice
+
+    job = uploaded(seed=1)
+    text = eviction_notice(job, Limits(held_bytes=96 * 2**20 + 2**19))
+    assert text == (
+        "upload seed 1 was removed from your run history to free memory for the class (the server keeps 96 MB of "
+        "runs for all browsers; the idlest go first). Download runs you want to keep."
+    )
+    assert text.values == {"run": "upload seed 1", "mb": 96.5}  # the template keeps its values for translation

@@ -120,3 +120,68 @@ def test_a_damaged_code_sizes_file_is_ignored(tmp_path):
     missing = {h: found.models[h] for h in codesize.SIZES if h != 2}
     path.write_bytes(codesize.to_bytes(type(found)(missing, found.scores, found.losses, found.recipe)))
     assert codesize.load(tmp_path) is None
+
+
+# --- the CLI, in this process: a fresh computation of 10,000 digits is replaced by the saved one (8 s each) ----------
+
+
+def saved_eval(digits):
+    return results.load(store.WEIGHTS_DIR, digits)[1]
+
+
+def test_the_cli_check_passes_on_the_shipped_file(monkeypatch, capsys, digits):
+    monkeypatch.setattr(results, "compute", lambda models, d, *a, **k: saved_eval(d))
+    assert results.main(["--check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    s = saved_eval(digits).summary()["conv_dae"]
+    assert f"conv_dae       PSNR {s['psnr']:6.2f} dB  SSIM {s['ssim']:.3f}" in out
+    assert out[-1] == "results.safetensors matches a fresh computation" and len(out) == 6  # 5 rows and the verdict
+
+
+def test_the_cli_check_fails_when_a_fresh_computation_differs(monkeypatch, capsys, digits):
+    def off(models, d, *a, **k):
+        ev = saved_eval(d)
+        ev.scores["dense_dae"]["psnr"] = ev.scores["dense_dae"]["psnr"] + 0.01
+        return ev
+
+    monkeypatch.setattr(results, "compute", off)
+    assert results.main(["--check"]) == 1
+    assert capsys.readouterr().err == "the saved results differ from a fresh computation\n"
+
+
+def test_the_cli_check_fails_without_a_saved_file(monkeypatch, capsys, weights_copy):
+    (weights_copy / results.FILENAME).unlink()
+    monkeypatch.setattr(results, "compute", lambda models, d, *a, **k: saved_eval(d))
+    assert results.main(["--check", "--weights", str(weights_copy)]) == 1
+    assert capsys.readouterr().err == "the saved results are missing or for other weights\n"
+    assert not (weights_copy / results.FILENAME).exists()  # a check writes nothing
+
+
+def test_the_cli_writes_the_file(monkeypatch, capsys, weights_copy, digits):
+    (weights_copy / results.FILENAME).unlink()
+    monkeypatch.setattr(results, "compute", lambda models, d, *a, **k: saved_eval(d))
+    assert results.main(["--weights", str(weights_copy)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "wrote results.safetensors"
+    shas = {k: store.read_sidecar(k, weights_copy)["sha256"] for k in MODELS}
+    again = results.lookup(results.load(weights_copy, digits), shas, results.digits_sha(digits), results.DEFAULT)
+    assert again is not None and results.same(again, saved_eval(digits), tol=0)
+
+
+def test_the_cli_needs_the_full_test_set_and_the_weights(monkeypatch, capsys, tmp_path, sample):
+    import ae_core.data
+
+    (tmp_path / "empty").mkdir()
+    assert results.main(["--weights", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    monkeypatch.setattr(ae_core.data, "test_digits", lambda: sample)
+    assert results.main([]) == 2
+    assert capsys.readouterr().err == "error: the full MNIST test set is needed (set MNIST_DIR)\n"
+
+
+def test_same_has_a_tolerance(digits):
+    a, b = saved_eval(digits), saved_eval(digits)
+    assert results.same(a, b, tol=0)
+    b.scores["basic_ae"]["ssim"] = b.scores["basic_ae"]["ssim"] + 5e-5
+    assert results.same(a, b) and not results.same(a, b, tol=1e-5)
+    b.scores["basic_ae"]["ssim"] = b.scores["basic_ae"]["ssim"] + 1e-3
+    assert not results.same(a, b)

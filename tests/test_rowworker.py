@@ -145,3 +145,75 @@ def test_a_child_that_cannot_load_is_not_restarted_on_every_request(sample):
         assert w.started == 2
     finally:
         w.close()
+
+
+# --- the child's own functions, in this process (its loop is driven through a real child above) ---------------------
+
+
+def test_the_loader_loads_a_saved_model_once_by_its_sha(monkeypatch):
+    loads = []
+    real = store.load
+    monkeypatch.setattr(store, "load", lambda *a, **k: loads.append(a[0]) or real(*a, **k))
+    model = rowworker._loader()
+    first = model("conv_dae", SHAS["conv_dae"], str(store.WEIGHTS_DIR))
+    assert model("conv_dae", SHAS["conv_dae"], str(store.WEIGHTS_DIR)) is first and loads == ["conv_dae"]
+    assert isinstance(first, torch.nn.Module)
+    assert model(classifier.KEY, SHAS[classifier.KEY], str(store.WEIGHTS_DIR)) is not first
+    assert loads == ["conv_dae", classifier.KEY]
+
+
+def test_the_loader_refuses_other_weights_before_loading_them(monkeypatch):
+    loads = []
+    monkeypatch.setattr(store, "load", lambda *a, **k: loads.append(a[0]))
+    model = rowworker._loader()
+    with pytest.raises(LookupError, match="^dense_dae: the saved weights are not the ones asked for$"):
+        model("dense_dae", "0" * 64, str(store.WEIGHTS_DIR))
+    assert loads == []  # the sidecar said no: no tensor was read
+
+
+def test_the_loader_refuses_weights_replaced_between_the_sidecar_and_the_load(monkeypatch):
+    real = store.load
+
+    def replaced(*a, **k):
+        sidecar, m = real(*a, **k)
+        return {**sidecar, "sha256": "f" * 64}, m
+
+    monkeypatch.setattr(store, "load", replaced)
+    with pytest.raises(LookupError, match="^basic_ae: the saved weights are not the ones asked for$"):
+        rowworker._loader()("basic_ae", SHAS["basic_ae"], str(store.WEIGHTS_DIR))
+
+
+def test_the_loader_keeps_a_bounded_set(monkeypatch):
+    monkeypatch.setattr(rowworker, "MAX_MODELS", 2)
+    loads = []
+    real = store.load
+    monkeypatch.setattr(store, "load", lambda *a, **k: loads.append(a[0]) or real(*a, **k))
+    model = rowworker._loader()
+    for k in ("basic_ae", "dense_dae", "basic_ae"):
+        model(k, SHAS[k], str(store.WEIGHTS_DIR))
+    assert loads == ["basic_ae", "dense_dae"]  # two fit
+    model("conv_dae", SHAS["conv_dae"], str(store.WEIGHTS_DIR))  # a third: the set starts again
+    model("basic_ae", SHAS["basic_ae"], str(store.WEIGHTS_DIR))
+    assert loads == ["basic_ae", "dense_dae", "conv_dae", "basic_ae"]
+    assert rowworker.MAX_MODELS == 2 and len(MODELS) + 1 <= 16  # the shipped set fits the real bound
+
+
+@pytest.mark.parametrize("with_clf", [True, False])
+def test_compute_is_the_servers_comparison(sample, with_clf):
+    clean = sample.images[5].numpy().astype(np.float32) / 255
+    shas = SHAS if with_clf else {**SHAS, classifier.KEY: None}
+    r = rowworker.request(clean, "masking", 0.3, 4, [("dense_dae", SHAS["dense_dae"])], ["tv"], True,
+                          shas[classifier.KEY], store.WEIGHTS_DIR)  # fmt: skip
+    got = rowworker.compute(r, rowworker._loader())
+    clf = store.load(classifier.KEY, expect_key=classifier.KEY)[1] if with_clf else None
+    want = compare.compare(clean, "masking", 0.3, 4, {"dense_dae": store.load_model("dense_dae")[1]}, ["tv"], True,
+                           classifier=clf)  # fmt: skip
+    assert same(got, want)
+    assert all((p.label is None) is (not with_clf) for p in got.panels if p.kind == "model")
+
+
+def test_a_request_is_plain_values():
+    r = rowworker.request(np.ones((784,), np.float64), "gaussian", "0.5", "3", [("a", 1)], ["m"], 1, None, "w")
+    assert r[0].shape == (28, 28) and r[0].dtype == np.float32
+    assert r[1:] == ("gaussian", 0.5, 3, (("a", "1"),), ("m",), True, None, "w")
+    assert rowworker.request(np.ones((28, 28)), "g", 0, 0, [], [], False, 7, "w")[7] == "7"
