@@ -50,10 +50,12 @@ fuzz: $(VENV)/.dev
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/fuzz
 
 # Mutation testing of the modules that hold the logic (README, "Testing"): mutmut changes the code one small way at a
-# time and runs the fast tests that reach each change. One torch thread, so forked test runs never hang in OpenMP.
-# About 45 minutes on 2 cores for these; MUTATE_MODULES="ui.lesson" runs another (README, "Tests", says which are
-# left out and why). Scores: tests/mutation/scores.md.
-MUTATE_MODULES ?= ae_core.config serve.quota ae_core.noise serve.cache ae_core.precision serve.throttle ui.text
+# time and runs the unit tests that reach each change (pyproject.toml lists them; no AppTests: seconds a mutant).
+# One torch thread, so forked test runs never hang in OpenMP. About 40 minutes on 2 cores for these;
+# MUTATE_MODULES="ae_core.train" runs another. Scores, equivalent mutants and unmutated layout: tests/mutation/scores.md.
+MUTATE_MODULES ?= ae_core.config ae_core.noise ae_core.precision ae_core.preprocess ae_core.store ae_core.results \
+  ae_core.metrics serve.cache serve.quota serve.throttle serve.budget serve.jobs serve.job serve.history \
+  serve.rowworker ui.text ui.params ui.lesson ui.classroom ui.playground_state
 mutate: $(VENV)/.dev
 	AE_LAB_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE_MODULES),"$(m).*")
 	$(PY) tests/mutation/report.py --write

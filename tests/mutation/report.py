@@ -125,9 +125,8 @@ def scored_modules() -> set[str]:
     import os
     import re
 
-    listed = os.environ.get("MUTATE_MODULES") or re.search(
-        r"^MUTATE_MODULES \?= (.*)$", (ROOT / "Makefile").read_text(), re.M
-    ).group(1)
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")  # continuation lines joined
+    listed = os.environ.get("MUTATE_MODULES") or re.search(r"^MUTATE_MODULES \?= (.*)$", text, re.M).group(1)
     return set(listed.split())
 
 
