@@ -75,6 +75,18 @@ def sample():
     return load_sample()
 
 
+@pytest.fixture(scope="session")
+def shipped_table():
+    """The Scoreboard's default table (Gaussian 0.5, seed 0, the median filter) of the shipped weights on the 10,000
+    test digits, computed once per test process: the tests that need a fresh evaluation of the shipped weights share
+    it (about 8 s each)."""
+    from ae_core import results, store
+    from ae_core.data import load_mnist
+    from ae_core.registry import MODELS
+
+    return results.compute({k: store.load_model(k)[1] for k in MODELS}, load_mnist(train=False))
+
+
 @pytest.fixture
 def poison_loss(monkeypatch):
     """poison_loss(k): the training loss of the k-th batch becomes NaN; returns {"n": losses computed so far}. Adam with BCE-with-logits stays finite for any

@@ -23,9 +23,12 @@ def test_shipped_weights_load_with_full_sidecar(key):
 
 @needs_mnist
 @pytest.mark.parametrize("key", list(MODELS))
-def test_shipped_weights_meet_the_tutorial_bar(key):
+def test_shipped_weights_meet_the_tutorial_bar(key, shipped_table):
     factor, max_bce, min_psnr, min_ssim = BARS[key]
     sidecar, model = store.load_model(key)
-    s = evaluate({key: model}, "gaussian", factor, 0, digits=load_mnist(train=False)).summary()[key]
+    if factor == 0.5:  # the tutorial's noise: the session's table of the shipped weights has it (seed 0, as evaluate)
+        s = shipped_table.summary()[key]
+    else:
+        s = evaluate({key: model}, "gaussian", factor, 0, digits=load_mnist(train=False)).summary()[key]
     assert s["bce"] <= max_bce and s["psnr"] >= min_psnr and s["ssim"] >= min_ssim, s
     assert s["psnr"] == pytest.approx(sidecar["test_metrics"]["psnr"], abs=1e-4)  # the sidecar tells the truth
