@@ -342,3 +342,161 @@ def test_the_canvas_png_digit_equals_the_arrays():
     raw = canvas_png(280)
     a = np.asarray(Image.open(__import__("io").BytesIO(raw)).convert("RGBA"))
     assert np.array_equal(pp.from_canvas_png(raw, 280).digit, pp.from_canvas(a).digit)
+
+
+# --- the edges the first mutation run showed untested -----------------------------------------------------------------
+
+
+def test_a_tall_image_at_the_side_limit_is_read():
+    assert pp.decode_upload(images.png(Image.new("L", (8, 4096), 9))).size == (2, 1024)
+
+
+def test_a_large_jpeg_is_drafted_to_the_reduced_size(monkeypatch):
+    from PIL import JpegImagePlugin
+
+    calls = []
+    real = JpegImagePlugin.JpegImageFile.draft
+    monkeypatch.setattr(
+        JpegImagePlugin.JpegImageFile,
+        "draft",
+        lambda self, mode, size: calls.append((mode, size)) or real(self, mode, size),
+    )
+    for size in ((2000, 1000), (3000, 1500), (1024, 768)):
+        pp.decode_upload(images.encode(Image.new("L", size, 90), "JPEG", quality=90))
+    assert calls == [("L", (1000, 500)), ("L", (1000, 500))]  # k = 2 and 3; none for a JPEG that needs no reduction
+    calls.clear()
+    pp.decode_upload(images.png(Image.new("L", (3000, 1500), 90)))
+    assert calls == []
+
+
+@pytest.mark.parametrize(("mode", "value", "gray"), [("I;16", 200, 200 / 65535), ("I;16B", 65535, 1.0),
+                                                      ("I;16L", 13107, 0.2), ("I", 255, 1.0), ("I", 256, 256 / 65535),
+                                                      ("I", -5, 0.0)])  # fmt: skip
+def test_to_gray_of_wide_integer_modes(mode, value, gray):
+    im = Image.new(mode, (1, 1))
+    im.putpixel((0, 0), value)
+    assert pp.to_gray(im)[0, 0] == np.float32(gray)
+
+
+def test_pa_images_are_read_by_their_alpha():
+    pa = Image.new("PA", (2, 1), (0, 0))
+    pa.putpalette([255, 255, 255] * 256)
+    pa.putpixel((1, 0), (0, 255))
+    assert pp.to_gray(pa).tolist() == [[0.0, 1.0]]
+
+
+def test_messages_are_exact():
+    with pytest.raises(pp.EmptyImage, match=r"^The image has no pixels\.$"):
+        pp.to_mnist(np.zeros((0, 3)))
+    with pytest.raises(pp.EmptyImage, match=r"^Draw a digit: the image has no ink\.$"):
+        pp.to_mnist(np.zeros((3, 3)))
+
+
+def test_ink_darker_than_the_paper_is_no_ink():
+    a = dot(7, 7, (3, 3), ink=1.0, paper=0.3)
+    a[1, 1] = 0.1  # darker than the paper
+    s = pp.to_mnist(a)
+    assert s.raw.min() == 0.0 and s.raw[1, 1] == 0.0
+
+
+def test_to_mnist_reads_any_float_array_as_float32():
+    a = dot(9, 9, (4, 4), ink=0.8, paper=0.1).astype(np.float64)
+    a[3, 4] = 0.5
+    s64, s32 = pp.to_mnist(a), pp.to_mnist(a.astype(np.float32))
+    assert s64.digit.dtype == np.float32 and np.array_equal(s64.digit, s32.digit)
+    assert s64.raw.dtype == np.float32
+
+
+def test_a_wide_flat_stroke_keeps_one_row():
+    a = np.zeros((5, 40), np.float32)
+    a[2, 5:35] = 1.0  # 1 x 30: 20 / 30 of a row rounds to 1, never 0 and never 2
+    assert pp.to_mnist(a).scaled.shape == (1, 20)
+
+
+def test_the_scaling_is_lanczos():
+    a = np.zeros((12, 12), np.float32)
+    a[2:9, 3] = 1.0
+    a[2:9, 4] = 0.5
+    a[2, 3:9] = 1.0  # an uneven shape: Lanczos, bicubic and bilinear give different values
+    s = pp.to_mnist(a)
+    size = (s.scaled.shape[1], s.scaled.shape[0])
+    want = np.clip(np.asarray(Image.fromarray(s.cropped).resize(size, Image.Resampling.LANCZOS), np.float32), 0, 1)
+    other = np.clip(np.asarray(Image.fromarray(s.cropped).resize(size, Image.Resampling.BICUBIC), np.float32), 0, 1)
+    assert np.array_equal(s.scaled, want) and not np.array_equal(s.scaled, other)
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_mass_in_a_corner_clamps_the_box_at_the_fields_edge(flip):
+    a = np.zeros((14, 14), np.float32)
+    a[2, 2] = 0.15  # a faint pixel (above a tenth of the peak) spans the box...
+    a[9:12, 9:12] = 1.0  # ...whose mass sits in the far corner
+    if flip:
+        a = a[::-1, ::-1].copy()
+    s = pp.to_mnist(a)
+    assert s.scaled.shape == (20, 20)
+    at = 8 if flip else 0  # centring the mass would put the box off the field: it stops at the edge
+    assert np.array_equal(s.digit[at : at + 20, at : at + 20], s.scaled)
+    assert s.digit.sum() == pytest.approx(s.scaled.sum())
+
+
+def test_from_canvas_matches_the_plain_pipeline_on_grey_levels():
+    base = np.zeros((40, 40), np.uint8)
+    base[10:30, 18:22] = 255
+    base[10:30, 22] = 128  # anti-aliased edge
+    want = pp.to_mnist(pp.to_gray(Image.fromarray(base))).digit  # the upload path, on the same pixels
+    assert np.array_equal(pp.from_canvas(base).digit, want)
+    assert np.array_equal(pp.from_canvas(base.astype(np.float64)).digit, want)  # 0-255 floats keep their greys
+    wide = base.astype(np.int32)
+    wide[base == 255] = 300  # over the top: clipped to 255, not wrapped around
+    assert np.array_equal(pp.from_canvas(wide).digit, want)
+
+
+def test_small_numbers_are_fractions_only_for_floats():
+    faint = np.zeros((20, 20), np.uint8)
+    faint[5:15, 9:11] = 1  # 1 of 255 on an integer canvas: no ink
+    with pytest.raises(pp.EmptyImage):
+        pp.from_canvas(faint)
+    assert pp.from_canvas(faint.astype(np.float32)).digit.max() == 1.0  # 1.0 as a float: full ink
+    with pytest.raises(pp.EmptyImage):
+        pp.from_canvas(faint.astype(np.float32) * 2)  # 2.0 is on the 0-255 scale: faint
+
+
+def test_canvas_png_header_edges():
+    h = header_png(10, 10)
+    assert pp.canvas_png_size(h[:24]) == (10, 10)  # the 24 bytes up to the size are enough
+    assert pp.canvas_png_size(header_png(2**31 + 5, 1)) == (2**31 + 5, 1)  # unsigned, as PNG says
+
+
+def test_a_canvas_png_at_the_upload_limit_is_read_and_its_errors_are_named():
+    raw = canvas_png(280)
+    padded = raw + b"\x00" * (pp.MAX_UPLOAD_BYTES - len(raw))  # bytes after IEND: exactly at the limit
+    assert pp.from_canvas_png(padded, 280).digit.max() == 1.0
+    for bad in (raw[:60], padded + b"\x00"):
+        with pytest.raises(pp.ImageRejected) as e:
+            pp.from_canvas_png(bad, 280)
+        assert str(e.value) == CANVAS
+
+
+def test_a_palette_canvas_png_reads_as_its_colours():
+    im = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    im.paste((255, 255, 255, 255), (100, 60, 140, 220))
+    rgba = images.png(im)
+    pal = images.png(im.convert("RGB").convert("P"))
+    assert np.array_equal(pp.from_canvas_png(pal, 280).digit, pp.from_canvas_png(rgba, 280).digit)
+
+
+def test_a_sparse_digit_is_still_centred_by_its_mass():
+    a = np.zeros((204, 204), np.float32)
+    a[2, 2] = 0.15  # faint corner: the box is 200 x 200 ...
+    a[200:202, 200:202] = 1.0  # ... and nearly all the ink is in the other corner: its mass after scaling is < 1
+    s = pp.to_mnist(a)
+    assert 0 < s.scaled.sum() < 1
+    assert np.array_equal(s.digit[:20, :20], s.scaled)  # centred by its mass: clamped at the top-left edge
+
+
+def test_fractions_are_scaled_by_255():
+    half = np.zeros((20, 20), np.float64)
+    half[4:16, 9:11] = 1.0
+    half[4:16, 11] = 0.5  # 127.5: 127 as an 8-bit pixel
+    as_uint8 = (half * 255).astype(np.uint8)
+    assert np.array_equal(pp.from_canvas(half).digit, pp.from_canvas(as_uint8).digit)
