@@ -5,7 +5,7 @@ import torch
 
 from ae_core.config import TrainConfig
 from ae_core.registry import build
-from serve.jobs import JobManager, JobRefused
+from serve.jobs import JobManager, JobRefused, Limits
 
 TINY = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=512, val_split=0.125, device="cpu")
 LONG = TINY.replace(epochs=200, train_size=1000)
@@ -78,8 +78,11 @@ def test_two_jobs_at_once_then_queue_then_refusal(manager):
     wait_for(lambda: a.state == b.state == "running")
     c = manager.submit("dense_dae", TINY, owner="c")
     assert c.state == "queued"
-    with pytest.raises(JobRefused, match="busy"):
+    with pytest.raises(JobRefused) as e:
         manager.submit("dense_dae", TINY, owner="d")
+    assert str(e.value) == (
+        "The server is busy: 2 training jobs are running and 1 are waiting. Try again when one finishes."
+    )
     manager.stop(a.id)
     wait_for(lambda: c.state in ("running", "done"))  # the queue moves on when a slot frees
     manager.stop(b.id)
@@ -246,3 +249,43 @@ def test_forget_stops_and_drops_everything_of_one_browser_only(sample):
     assert m.get(other.id) is other and m.active_for("bob") == {other.key: other}  # bob keeps his
     assert m.forget("lab-pc") == 0
     wait_for(lambda: m.live_threads() == 0)
+
+
+def test_submit_labels_checks_and_passes_on_what_it_was_given(sample, monkeypatch):
+    from serve import quota
+
+    m = JobManager(max_running=1, max_queued=3, data=sample, limits=Limits(max_run_images=1))
+    seen = []
+    real = quota.admit
+    monkeypatch.setattr(quota, "admit", lambda *a: seen.append(a[4:]) or real(*a))
+    first = m.submit("dense_dae", LONG, owner="a", base_sha="ab" * 32, seconds=(1.0, 2.0))
+    assert str(first.label) == f"#{first.id.removeprefix('job')} Dense DAE" and first.base_sha == "ab" * 32
+    assert first.label.values["model"] == "Dense DAE"  # the model's name is a message too: it is translated
+    assert seen == [(False, (1.0, 2.0))]  # not capped unless asked: the image cap is for students
+    named = m.submit("basic_ae", TINY, owner="b", label="mine")
+    assert named.label == "mine" and named.base_sha is None
+    with pytest.raises(JobRefused):
+        m.submit("basic_ae", TINY, owner="c", capped=True)  # a student over the 1-image cap
+    with pytest.raises(ValueError, match="^unknown model 'vae'$"):
+        m.submit("vae", TINY, owner="a")
+    bad = m.submit("conv_dae", {"epochs": "many"}, owner="d")
+    assert bad.state == "failed" and str(bad.error).startswith("Invalid settings: ")
+    m.stop(first.id)
+    m.stop(named.id)
+    wait_for(lambda: m.live_threads() == 0)
+
+
+def test_stop_only_by_its_browser_and_a_queued_one_at_once(sample):
+    m = JobManager(max_running=1, max_queued=2, data=sample)
+    running = m.submit("dense_dae", LONG, owner="a")
+    queued = m.submit("basic_ae", LONG, owner="b")
+    wait_for(lambda: running.state == "running")
+    m.stop(running.id, owner="b")  # not b's
+    m.stop(queued.id, owner="a")  # not a's
+    m.stop("job-unknown")
+    assert running.state == "running" and not running.stop_event.is_set() and queued.state == "queued"
+    m.stop(queued.id, owner="b")
+    assert queued.state == "stopped" and queued.stop_event.is_set()  # a queued run ends at once
+    assert m.wait(running.id, timeout=0.3).state == "running"  # wait gives up at its timeout
+    m.stop(running.id)  # no owner: the server itself
+    assert m.wait(running.id).state == "stopped"
