@@ -229,3 +229,28 @@ def test_the_eviction_notice_names_the_run_and_the_servers_share():
         "runs for all browsers; the idlest go first). Download runs you want to keep."
     )
     assert text.values == {"run": "upload seed 1", "mb": 96.5}  # the template keeps its values for translation
+
+
+def test_a_students_run_may_take_at_most_twice_the_tutorial_recipes_time():
+    from serve.quota import admit
+
+    cfg = TrainConfig(epochs=1, train_size=1000, device="cpu")
+    lim = Limits(max_run_vs_tutorial=2.0)
+    for ok in ((200.0, 100.0), (10.0, 100.0)):  # exactly twice, and shorter
+        admit([], "s", cfg, lim, capped=True, seconds=ok)
+    admit([], "t", cfg, lim, capped=False, seconds=(9e9, 1.0))  # the teacher: no cap
+    admit([], "s", cfg, Limits(max_run_vs_tutorial=None), capped=True, seconds=(9e9, 1.0))  # the cap lifted
+    admit([], "s", cfg, lim, capped=True, seconds=None)  # no estimate yet
+    with pytest.raises(QuotaExceeded) as e:
+        admit([], "s", cfg, lim, capped=True, seconds=(250.0, 100.0))
+    assert str(e.value) == (
+        "This run would train for about 4 minutes on this server; in this class a student's run may take at most 3 "
+        "(2 times the Tutorial recipe here). A larger batch size, precision auto, fewer epochs or fewer images make it "
+        "shorter."
+    )
+    with pytest.raises(QuotaExceeded) as e:
+        admit([], "s", cfg, Limits(max_run_vs_tutorial=1.5), capped=True, seconds=(31.0, 20.0))
+    assert "about 1 minutes" in str(e.value) and "at most 1 (1.5 times" in str(e.value)  # never "0 minutes"
+    with pytest.raises(QuotaExceeded) as e:
+        admit([], "s", cfg, lim, capped=True, seconds=(3000.0, 1200.1))
+    assert "about 50 minutes" in str(e.value) and "at most 40 (2 times" in str(e.value)

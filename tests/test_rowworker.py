@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ae_core import classifier, compare, store
-from ae_core.registry import MODELS
+from ae_core.registry import MODELS, build
 from serve import rowworker
 
 SHAS = {k: store.read_sidecar(k)["sha256"] for k in [*MODELS, classifier.KEY]}
@@ -217,3 +217,25 @@ def test_a_request_is_plain_values():
     assert r[0].shape == (28, 28) and r[0].dtype == np.float32
     assert r[1:] == ("gaussian", 0.5, 3, (("a", "1"),), ("m",), True, None, "w")
     assert rowworker.request(np.ones((28, 28)), "g", 0, 0, [], [], False, 7, "w")[7] == "7"
+
+
+def test_the_loader_reads_the_folder_it_is_given(weights_copy):
+    other = build("dense_dae", 7)
+    side = store.save("dense_dae", other, {}, weights_copy)
+    sha = store.read_sidecar("dense_dae", weights_copy)["sha256"]
+    assert sha != SHAS["dense_dae"] and side is not None
+    got = rowworker._loader()("dense_dae", sha, str(weights_copy))
+    assert all(torch.equal(a, b) for a, b in zip(got.state_dict().values(), other.state_dict().values(), strict=True))
+
+
+def test_children_cpu_is_the_sum_of_the_live_childrens(worker):
+    import psutil
+
+    worker.run(req(np.zeros((28, 28), np.float32)))  # something done; the child now waits on its pipe, idle
+    time.sleep(0.2)
+    want = sum(
+        (lambda t: t.user + t.system)(psutil.Process(w._child.pid).cpu_times())
+        for w in list(rowworker._workers)
+        if w._child is not None
+    )
+    assert want > 0.1 and rowworker.children_cpu_s() == pytest.approx(want, abs=0.02)
