@@ -56,8 +56,12 @@ fuzz: $(VENV)/.dev
 MUTATE_MODULES ?= ae_core.config ae_core.noise ae_core.precision ae_core.preprocess ae_core.store ae_core.results \
   ae_core.metrics serve.cache serve.quota serve.throttle serve.budget serve.jobs serve.job serve.history \
   serve.rowworker ui.text ui.params ui.lesson ui.classroom ui.playground_state
+# A mutant of the row worker can leave its child processes behind when mutmut ends its test run (about 250 MB each:
+# a run filled 24 GB with them once); the loop ends orphaned row workers every 2 s while mutmut runs.
 mutate: $(VENV)/.dev
-	AE_LAB_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE_MODULES),"$(m).*")
+	while sleep 2; do pkill -9 -P 1 -f "serve.rowworker" 2>/dev/null; done & reaper=$$!; \
+	AE_LAB_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE_MODULES),"$(m).*"); \
+	status=$$?; kill $$reaper; exit $$status
 	$(PY) tests/mutation/report.py --write
 
 # Flakiness check (README, "Testing"): 5 times in a row with both cores kept busy, the tests that wait on something real:
