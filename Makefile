@@ -6,14 +6,18 @@ export MNIST_DIR ?= $(abspath ../shared/mnist)
 
 .PHONY: run dev test fuzz mutate flaky lint format chromium weights bench load clean i18n screenshots
 
+# uv installs the same packages as pip in about a quarter of the time (torch alone is 6 GB: 18 s against 65 s for the
+# whole dev set here); pip does it where uv cannot be installed.
+INSTALL = $(VENV)/bin/uv pip install -q --python $(PY) -r $(1) || $(PY) -m pip install -q -r $(1)
+
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --upgrade pip uv
+	$(call INSTALL,requirements.txt)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(call INSTALL,requirements-dev.txt)
 	touch $@
 
 # Debian's chromium (browser tests; Playwright's own download needs internet) and nginx (the deploy test).
@@ -68,13 +72,15 @@ mutate: $(VENV)/.dev
 # the browser and server tests, and the unit tests that run on the real clock (the key throttle's delays, the job
 # manager's threads and timeouts, the warm-up's pause and governor), on both cores as in `make test`. The hostile-class
 # soak (marked serial) measures the honest students' latency, which a machine saturated on purpose cannot give: it
-# runs in `make test`, alone.
+# runs in `make test`, alone. So does the warm-up's end-to-end run: its child computes at the idle CPU priority on
+# purpose (students first), so on a machine saturated on purpose it never gets a turn; its pause and governor run here.
 FLAKY_TESTS ?= tests/test_browser_*.py tests/reliability tests/test_throttle.py tests/test_jobs.py tests/test_warmup.py
+FLAKY_SKIP := tests/test_warmup.py::test_warm_up_fills_the_entries_a_visitor_computes_with_the_same_values
 flaky: $(VENV)/.dev chromium
 	@command -v stress-ng >/dev/null || { echo "needs Debian's stress-ng: apt-get install stress-ng" >&2; exit 1; }
 	stress-ng --cpu 2 --timeout 2h --quiet & pid=$$!; \
 	for i in 1 2 3 4 5; do $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not gpu and not serial" \
-	  $(FLAKY_TESTS) || { kill $$pid; exit 1; }; done; kill $$pid
+	  --deselect $(FLAKY_SKIP) $(FLAKY_TESTS) || { kill $$pid; exit 1; }; done; kill $$pid
 
 # The message catalogs (README, "Languages"): extract every marked string into locales/messages.pot, merge it into
 # each language's .po (new strings arrive untranslated, changed ones fuzzy: tests/test_i18n.py fails until a

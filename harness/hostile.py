@@ -69,10 +69,14 @@ class Tally:
 
 
 class Soak:
+    """`seconds` of it, or less once `enough(tally)` holds (every count a test checks is met: the class has been under
+    attack for as long as its checks need)."""
+
     def __init__(self, url: str, key: str, class_code: str, rss_mb, seconds: float, honest: int, trainers: int,
-                 attackers: int) -> None:  # fmt: skip
+                 attackers: int, enough=None) -> None:  # fmt: skip
         self.url, self.key, self.code, self.rss_mb = url, key, class_code, rss_mb
         self.seconds, self.honest, self.trainers, self.attackers = seconds, honest, trainers, attackers
+        self.enough = enough or (lambda tally: False)
         self.t = Tally()
         self.stop = threading.Event()
         self._bomb, self._big = bomb_state(), big_png()
@@ -129,7 +133,11 @@ class Soak:
             self.t.runs[name] = f"protocol error: {e}"
 
     def teacher(self) -> None:
-        self.stop.wait(self.seconds / 2)  # once the attack is under way
+        t0 = time.monotonic()  # once the attack is under way: a dozen attacks done, or half the soak
+        while (
+            sum(self.t.actions.values()) < 12 and not self.stop.wait(0.5) and time.monotonic() - t0 < self.seconds / 2
+        ):
+            pass
         try:
             with stclient.Session(self.url, cookies=_cookie()) as s:
                 s.open("train")
@@ -225,7 +233,11 @@ class Soak:
         for t in threads:
             t.start()
             time.sleep(0.05)  # a class arrives over a few seconds, not in one instant
-        self.stop.wait(self.seconds)
+        deadline = time.monotonic() + self.seconds
+        while not self.stop.wait(0.5) and time.monotonic() < deadline:
+            with self.t.lock:
+                if self.enough(self.t):
+                    break
         self.stop.set()
         for t in threads:
             t.join(300)
@@ -254,8 +266,9 @@ KEY = "the-teacher-" + secrets.token_urlsafe(24)
 CODE = "class-" + secrets.token_urlsafe(9)
 
 
-def soak(seconds: float, honest: int, trainers: int, attackers: int, ceiling_mb: float, log: Path) -> dict:
-    """A real server in classroom mode with a teacher key, a class code and this memory ceiling, under the Soak."""
+def soak(seconds: float, honest: int, trainers: int, attackers: int, ceiling_mb: float, log: Path, enough=None) -> dict:
+    """A real server in classroom mode with a teacher key, a class code and this memory ceiling, under the Soak (for
+    `seconds`, or until `enough(tally)`); "seconds" in the result is how long it ran."""
     env = {
         "AE_LAB_CLASSROOM": "1",
         "AE_LAB_TEACHER_KEY": KEY,
@@ -268,8 +281,10 @@ def soak(seconds: float, honest: int, trainers: int, attackers: int, ceiling_mb:
         from serve.budget import tree_rss_bytes
 
         pid = procs.server_pids([int(url.rsplit(":", 1)[1])])[0]
-        run = Soak(url, KEY, CODE, lambda: tree_rss_bytes(pid) / 2**20, seconds, honest, trainers, attackers)
+        run = Soak(url, KEY, CODE, lambda: tree_rss_bytes(pid) / 2**20, seconds, honest, trainers, attackers, enough)
+        t0 = time.monotonic()
         tally = run.run()
+        seconds = round(time.monotonic() - t0, 1)
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as r:
             alive = r.status == 200
         out = summary(tally, ceiling_mb) | {"server_alive": alive, "seconds": seconds}

@@ -11,43 +11,36 @@ import streamlit as st
 
 # 28x28 images are sent as they are and upscaled by the browser without blurring.
 _CSS = "<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>"
-# The dark theme's primary colour is light (its slider values and links are text on a dark page), so text drawn on it
-# (primary buttons, the chips of a multiselect) must be dark, not Streamlit's fixed white: 8.3:1 instead of 2.3:1.
-_ON_PRIMARY = (
-    "[data-testid^='stBaseButton-primary'], [data-testid^='stBaseButton-primary'] p, [data-tag], [data-tag] span "
-    "{color: #0e1117 !important;}"
+# Colours Streamlit gets wrong for WCAG 2.2 AA (4.5:1), as (selector, light theme, dark theme):
+# - the dark theme's primary colour is light (its slider values and links are text on a dark page), so text drawn on it
+#   (primary buttons, the chips of a multiselect) must be dark, not Streamlit's fixed white: 8.3:1 instead of 2.3:1;
+# - code blocks (the Tutorial shows the app's own source): Streamlit's syntax colours are 3-4:1 on its code background;
+#   these keep token kinds apart at 6:1 or more in each theme.
+_CODE = "[data-testid=stCode] .token."
+_COLOURS = (
+    (
+        "[data-testid^='stBaseButton-primary'], [data-testid^='stBaseButton-primary'] p, [data-tag], [data-tag] span",
+        "#ffffff",  # Streamlit's own white: the light theme's primary colour is dark
+        "#0e1117",
+    ),
+    (f"{_CODE}keyword, {_CODE}function, {_CODE}builtin", "#0b57a4", "#8cc4ff"),
+    (f"{_CODE}string", "#1f6f43", "#8ee4af"),
+    (f"{_CODE}comment", "#55585f", "#b4b8c2"),
+    (f"{_CODE}number, {_CODE}boolean", "#8a3b00", "#ffb77a"),
 )
 
 
-# Code blocks (the Tutorial shows the app's own source): Streamlit's syntax colours are 3-4:1 on its code background;
-# these keep token kinds apart at 6:1 or more in each theme (WCAG 2.2 AA asks 4.5:1).
-_CODE_LIGHT = (
-    "[data-testid=stCode] .token.keyword, [data-testid=stCode] .token.function, [data-testid=stCode] .token.builtin "
-    "{color: #0b57a4 !important;} [data-testid=stCode] .token.string {color: #1f6f43 !important;} "
-    "[data-testid=stCode] .token.comment {color: #55585f !important;} "
-    "[data-testid=stCode] .token.number, [data-testid=stCode] .token.boolean {color: #8a3b00 !important;}"
-)
-_CODE_DARK = (
-    "[data-testid=stCode] .token.keyword, [data-testid=stCode] .token.function, [data-testid=stCode] .token.builtin "
-    "{color: #8cc4ff !important;} [data-testid=stCode] .token.string {color: #8ee4af !important;} "
-    "[data-testid=stCode] .token.comment {color: #b4b8c2 !important;} "
-    "[data-testid=stCode] .token.number, [data-testid=stCode] .token.boolean {color: #ffb77a !important;}"
-)
+def _rules(colour) -> str:
+    """One CSS rule per row of _COLOURS, its colour `colour(light, dark)`."""
+    return " ".join(f"{selector} {{color: {colour(light, dark)} !important;}}" for selector, light, dark in _COLOURS)
 
 
-# The same colours by the theme the page shows now: CSS light-dark() follows the app's own color-scheme, so a system
-# switch to dark while the page is open (before any rerun tells the server) gets the dark colours too. Browsers
-# without light-dark() ignore these rules and keep the ones above, chosen from the theme the server was told.
-_AUTO = (
-    "[data-testid^='stBaseButton-primary'], [data-testid^='stBaseButton-primary'] p, [data-tag], [data-tag] span "
-    "{color: light-dark(#ffffff, #0e1117) !important;} "
-    "[data-testid=stCode] .token.keyword, [data-testid=stCode] .token.function, [data-testid=stCode] .token.builtin "
-    "{color: light-dark(#0b57a4, #8cc4ff) !important;} "
-    "[data-testid=stCode] .token.string {color: light-dark(#1f6f43, #8ee4af) !important;} "
-    "[data-testid=stCode] .token.comment {color: light-dark(#55585f, #b4b8c2) !important;} "
-    "[data-testid=stCode] .token.number, [data-testid=stCode] .token.boolean "
-    "{color: light-dark(#8a3b00, #ffb77a) !important;}"
-)
+_LIGHT = _rules(lambda light, dark: light)
+_DARK = _rules(lambda light, dark: dark)
+# By the theme the page shows now: CSS light-dark() follows the app's own color-scheme, so a system switch to dark while
+# the page is open (before any rerun tells the server) gets the dark colours too. Browsers without light-dark() ignore
+# these rules and keep the fallback's, chosen from the theme the server was told.
+_AUTO = _rules(lambda light, dark: f"light-dark({light}, {dark})")
 
 
 def _theme_css() -> str:
@@ -60,10 +53,10 @@ def _theme_fallback() -> str:
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest)
         kind = None
     if kind == "dark":
-        return f"<style>{_ON_PRIMARY}{_CODE_DARK}</style>"
+        return f"<style>{_DARK}</style>"
     if kind is None:  # not reported yet: follow the system setting, as the theme itself does
-        return f"<style>{_CODE_LIGHT}@media (prefers-color-scheme: dark) {{{_ON_PRIMARY}{_CODE_DARK}}}</style>"
-    return f"<style>{_CODE_LIGHT}</style>"
+        return f"<style>{_LIGHT}@media (prefers-color-scheme: dark) {{{_DARK}}}</style>"
+    return f"<style>{_LIGHT}</style>"
 
 
 def setup(switch: bool = True) -> None:
