@@ -62,7 +62,10 @@ MUTATE_MODULES ?= ae_core.config ae_core.noise ae_core.precision ae_core.preproc
   serve.rowworker ui.text ui.params ui.lesson ui.classroom ui.playground_state
 # A mutant of the row worker can leave its child processes behind when mutmut ends its test run (about 250 MB each:
 # a run filled 24 GB with them once); the loop ends orphaned row workers every 2 s while mutmut runs.
+# It starts from an empty mutants/: mutmut keeps the results of source files that did not change, even when the tests
+# did, so an incremental run would report scores of older tests.
 mutate: $(VENV)/.dev
+	rm -rf mutants
 	while sleep 2; do pkill -9 -P 1 -f "serve.rowworker" 2>/dev/null; done & reaper=$$!; \
 	AE_LAB_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE_MODULES),"$(m).*"); \
 	status=$$?; kill $$reaper; exit $$status
