@@ -168,3 +168,17 @@ def test_classifier_reading_under_each_panel():
     reads = re.findall(r"reads as (\d) \((\d+)%\)", row(at))
     assert len(reads) == 7  # clean, noisy, 3 models, 2 baselines
     assert reads[0][0] == "7" and int(reads[0][1]) > 90  # test digit #0 is a confident 7
+
+
+def test_the_noise_widgets_default_to_the_sessions_values():
+    """What a browser falls back to when it loses a widget's own state (the playground's widgets sit in nested
+    fragments; under load the noise slider came back at 0.00, its bare default): the session's value, not the
+    widget's first option or minimum."""
+    at = start(factor="0.3", noise="masking", seed="77")
+    slider, noise, seed = at.slider(key="pg_factor"), at.selectbox(key="pg_noise"), at.number_input(key="pg_seed")
+    assert (slider.value, noise.value, seed.value) == (0.3, "masking", 77)
+    assert list(slider.proto.default) == [pytest.approx(0.3)]
+    assert noise.proto.default == 2 and seed.proto.default == 77  # masking is the third noise type
+    slider.set_value(0.65).run()
+    assert list(at.slider(key="pg_factor").proto.default) == [pytest.approx(0.65)]  # follows the student's moves
+    assert not at.exception

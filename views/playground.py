@@ -212,9 +212,11 @@ def noise_settings(clean, what: str, hint: str | None, source: str) -> None:
     """The noise settings that change now and then: a change reruns this part, the row under it included."""
     c = st.columns([1, 0.8, 0.6, 1.2], vertical_alignment="bottom")
     if not lesson.hidden("noise_type"):
-        c[0].selectbox(_("Noise type"), NOISE_TYPES, format_func=noise_label, key="pg_noise")
+        noise = ss.get("pg_noise")
+        index = NOISE_TYPES.index(noise) if noise in NOISE_TYPES else 0  # the session's, as for the slider below
+        c[0].selectbox(_("Noise type"), NOISE_TYPES, index=index, format_func=noise_label, key="pg_noise")
     if not lesson.hidden("seed"):
-        c[1].number_input(_("Noise seed"), 0, params.MAX_SEED, step=1, key="pg_seed")
+        c[1].number_input(_("Noise seed"), 0, params.MAX_SEED, int(ss.get("pg_seed", 0)), step=1, key="pg_seed")
         c[2].button(_("New noise"), on_click=pg.new_noise, width="stretch")
     with c[3]:
         if not lesson.hidden("residuals"):
@@ -257,7 +259,16 @@ def outputs(clean, what: str, hint: str | None, source: str) -> None:
     """The noise slider and the output row: a slider move reruns only this, so it draws as little as it can (one
     widget, one HTML block; the lesson-link panel only while it is open)."""
     if not lesson.hidden("factor"):
-        st.slider(_("Noise factor"), 0.0, 1.0, step=0.05, key="pg_factor")
+        # The session's value is also the widget's default: if the browser drops the slider's own state (nested
+        # fragments under load did), it comes back at the student's factor, not at 0 (the bare slider's default).
+        st.slider(
+            _("Noise factor"),
+            0.0,
+            1.0,
+            value=float(ss.get("pg_factor", params.DEFAULTS["factor"])),
+            step=0.05,
+            key="pg_factor",
+        )
     st.query_params.from_dict(pg.address_bar(source))
     session.remember("pg_factor")
     if clean is None:
