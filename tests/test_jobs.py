@@ -1,3 +1,4 @@
+import threading
 import time
 
 import pytest
@@ -289,3 +290,64 @@ def test_stop_only_by_its_browser_and_a_queued_one_at_once(sample):
     assert m.wait(running.id, timeout=0.3).state == "running"  # wait gives up at its timeout
     m.stop(running.id)  # no owner: the server itself
     assert m.wait(running.id).state == "stopped"
+
+
+class FakeClock:
+    """serve.jobs' `time` with a clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now, self.sleeps = 1000.0, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(s)
+        self.now += s
+
+    time = staticmethod(time.time)
+
+
+def test_wait_polls_a_waiting_run_every_20_ms_for_60_s_by_default(sample, monkeypatch):
+    """A run that never starts (no server slot): wait() gives up after its default 60 s, checking every 20 ms."""
+    m = JobManager(max_running=0, max_queued=4, data=sample)
+    job = m.submit("dense_dae", TINY, owner="a")
+    clock = FakeClock()
+    monkeypatch.setattr("serve.jobs.time", clock)
+    assert m.wait(job.id) is job and job.state == "queued"
+    assert set(clock.sleeps) == {0.02} and 1060.0 <= clock.now < 1060.0 + 0.02 + 1e-9
+
+
+def test_wait_joins_a_running_runs_thread_for_what_is_left_of_the_timeout(manager, monkeypatch):
+    job = manager.submit("dense_dae", TINY.replace(epochs=50), owner="a")
+    wait_for(lambda: job.state == "running")
+    joined = []
+
+    class Thread:
+        def join(self, timeout):
+            joined.append(timeout)
+
+    monkeypatch.setitem(manager._threads, job.id, Thread())
+    monkeypatch.setattr("serve.jobs.time", FakeClock())
+    manager.wait(job.id, timeout=0.5)
+    assert joined == [0.5]  # not started late: the whole timeout is left for the thread
+
+
+def test_wait_follows_a_queued_run_until_it_has_run(sample):
+    m = JobManager(max_running=1, max_queued=4, data=sample)
+    first = m.submit("dense_dae", TINY.replace(epochs=200), owner="a")
+    second = m.submit("basic_ae", TINY, owner="b")
+    assert second.state == "queued"
+    threading.Timer(0.3, lambda: m.stop(first.id)).start()
+    assert m.wait(second.id, 60).state == "done"  # waited in the queue, then for its thread
+
+
+def test_forget_leaves_nothing_of_the_browser_behind(sample):
+    m = JobManager(data=sample)
+    job, _ = m.add_upload("lab-pc", uploaded())
+    m.activate("lab-pc", job.id)
+    m.heartbeat("other")
+    assert m.owners() == 2 and m.active_for("lab-pc")
+    m._notices["lab-pc"] = ["x"]
+    assert m.forget("lab-pc") == 1
+    assert m.owners() == 1 and m.active_for("lab-pc") == {} and m.notices("lab-pc") == []

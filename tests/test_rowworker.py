@@ -239,3 +239,97 @@ def test_children_cpu_is_the_sum_of_the_live_childrens(worker):
         if w._child is not None
     )
     assert want > 0.1 and rowworker.children_cpu_s() == pytest.approx(want, abs=0.02)
+
+
+# --- the handle, with a stand-in child (milliseconds to start; each test its own, so each change is seen) -----------
+FAKE = r"""
+import os, pickle, sys, time
+t = time.process_time()
+while time.process_time() - t < float(sys.argv[2]):  # CPU to count
+    pass
+time.sleep(float(sys.argv[1]))  # loading
+out = sys.stdout.buffer
+out.write(b"R")
+out.flush()
+while True:
+    try:
+        req = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        break
+    answer = {"cwd": os.getcwd(), "threads": os.environ.get("AE_LAB_THREADS"), "req": req}
+    pickle.dump(("ok", answer), out)
+    out.flush()
+"""
+
+
+def fake(loading_s: float = 0.0, cpu_s: float = 0.0) -> rowworker.RowWorker:
+    import sys
+
+    return rowworker.RowWorker(command=[sys.executable, "-c", FAKE, str(loading_s), str(cpu_s)])
+
+
+def ready(w: rowworker.RowWorker) -> rowworker.RowWorker:
+    deadline = time.monotonic() + 60
+    while not w.ready():
+        assert time.monotonic() < deadline, "the stand-in child never said it was ready"
+        time.sleep(0.01)
+    return w
+
+
+def test_the_child_runs_in_the_project_folder_with_the_servers_torch_threads(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)  # wherever the server was started from
+    monkeypatch.setenv("AE_LAB_THREADS", "99")  # the server's own count wins over what its environment says
+    w = ready(fake())
+    try:
+        project = Path(rowworker.__file__).resolve().parent.parent
+        assert w.run("hi") == {"cwd": str(project), "threads": str(torch.get_num_threads()), "req": "hi"}
+    finally:
+        w.close()
+
+
+def test_a_child_still_loading_is_not_waited_for():
+    """The server computes in-process meanwhile: a slider move never waits for the child's imports."""
+    w = fake(loading_s=2.0)
+    try:
+        with pytest.raises(rowworker.Unavailable, match="starting"):
+            w.run("first")
+        assert ready(w).run("later")["req"] == "later"
+    finally:
+        w.close()
+
+
+def test_a_child_that_died_after_loading_is_replaced_at_once():
+    w = ready(fake())
+    try:
+        assert w.run(1)["req"] == 1
+        w._child.kill()
+        w._child.wait()
+        with pytest.raises(rowworker.Unavailable, match="starting"):
+            w.run(2)  # a new child started, not yet loaded; no waiting period, as for one that never loaded
+        assert w.started == 2 and ready(w).run(3)["req"] == 3
+    finally:
+        w.close()
+
+
+def test_children_cpu_adds_every_live_childs():
+    import psutil
+
+    a, b = ready(fake(cpu_s=0.3)), ready(fake(cpu_s=0.3))
+    try:
+        want = sum(
+            (lambda t: t.user + t.system)(psutil.Process(w._child.pid).cpu_times())
+            for w in list(rowworker._workers)
+            if w._child is not None
+        )
+        assert want > 0.5 and rowworker.children_cpu_s() == pytest.approx(want, abs=0.02)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_loader_refuses_a_file_of_another_model_under_a_models_name(tmp_path):
+    side = store.save("dense_dae", build("dense_dae", 1), {}, tmp_path, name="conv_dae")
+    with pytest.raises(store.WeightsError, match="These weights are for"):
+        rowworker._loader()("conv_dae", side["sha256"], str(tmp_path))
