@@ -351,3 +351,103 @@ def test_forget_leaves_nothing_of_the_browser_behind(sample):
     m._notices["lab-pc"] = ["x"]
     assert m.forget("lab-pc") == 1
     assert m.owners() == 1 and m.active_for("lab-pc") == {} and m.notices("lab-pc") == []
+
+
+def test_the_managers_defaults():
+    m = JobManager()
+    assert (m.max_running, m.max_queued, m.orphan_timeout, m.keep_finished) == (2, 4, 60.0, 20)
+
+
+def finishing_as(monkeypatch, state, error=None, with_model=False, seen=None):
+    """serve.runner.run_job replaced: the run ends at once in `state` (and records the data it was given)."""
+    from ae_core.train import TrainResult
+
+    def run_job(job, data, orphaned):
+        if seen is not None:
+            seen.append(data)
+        if with_model:
+            job.result = TrainResult(job.key, job.config, build(job.key, 0))
+        if isinstance(state, Exception):
+            raise state
+        return state, error
+
+    monkeypatch.setattr("serve.runner.run_job", run_job)
+
+
+def test_the_run_gets_the_managers_training_data(sample, monkeypatch):
+    seen = []
+    finishing_as(monkeypatch, "done", seen=seen)
+    m = JobManager(data=sample)
+    m.wait(m.submit("dense_dae", TINY, owner="a").id)
+    assert seen == [sample]
+
+
+def test_an_unexpected_error_fails_the_run_with_its_type_and_text(sample, monkeypatch):
+    finishing_as(monkeypatch, RuntimeError("boom"))
+    m = JobManager(data=sample)
+    job = m.wait(m.submit("dense_dae", TINY, owner="a").id)
+    assert job.state == "failed" and str(job.error) == "Training failed unexpectedly: RuntimeError: boom"
+    assert m.active_for("a") == {}
+
+
+@pytest.mark.parametrize(
+    ("state", "with_model", "active"),
+    [("done", True, True), ("stopped", True, True), ("failed", True, False), ("failed", False, False)],
+)
+def test_a_run_with_weights_is_used_at_once_when_done_or_stopped_never_when_failed(
+    sample, monkeypatch, state, with_model, active
+):
+    finishing_as(monkeypatch, state, "why" if state == "failed" else None, with_model)
+    m = JobManager(data=sample)
+    job = m.wait(m.submit("dense_dae", TINY, owner="a").id)
+    assert job.state == state and job.error == ("why" if state == "failed" else None)
+    assert m.active_for("a") == ({"dense_dae": job} if active else {})
+
+
+def test_the_runs_error_is_kept(sample, monkeypatch):
+    finishing_as(monkeypatch, "stopped", "Stopped: its browser session went away.")
+    m = JobManager(data=sample)
+    assert m.wait(m.submit("dense_dae", TINY, owner="a").id).error == "Stopped: its browser session went away."
+
+
+def test_training_threads_are_named_for_their_run_and_never_hold_the_server_open(sample, monkeypatch):
+    gate = threading.Event()
+
+    def run_job(job, data, orphaned):
+        gate.wait(10)
+        return "done", None
+
+    monkeypatch.setattr("serve.runner.run_job", run_job)
+    m = JobManager(data=sample)
+    job = m.submit("dense_dae", TINY, owner="a")
+    try:
+        t = next(t for t in threading.enumerate() if t.name == f"ae-lab-{job.id}")
+        assert t.daemon
+    finally:
+        gate.set()
+        m.wait(job.id)
+
+
+def test_a_run_whose_browser_went_away_is_dropped_from_the_queue_and_the_next_one_starts(sample, monkeypatch):
+    gate = threading.Event()
+
+    def run_job(job, data, orphaned):
+        gate.wait(10)
+        return "done", None
+
+    monkeypatch.setattr("serve.runner.run_job", run_job)
+    m = JobManager(max_running=1, max_queued=4, orphan_timeout=30, data=sample)
+    first = m.submit("dense_dae", TINY, owner="a")
+    gone = m.submit("dense_dae", TINY, owner="b")
+    here = m.submit("basic_ae", TINY, owner="c")
+    clock = FakeClock()
+    clock.now = time.monotonic() + 31  # b and c last seen 31 s ago; c comes back now
+    monkeypatch.setattr("serve.jobs.time", clock)
+    monkeypatch.setattr("serve.history.time", clock)
+    m.heartbeat("c")
+    assert gone.state == here.state == "queued"
+    gate.set()  # the first run ends: the queue is looked at again, with one slot free
+    m.wait(first.id)
+    wait_for(lambda: here.state != "queued", timeout=10)  # c's run, behind b's dropped one, takes the slot
+    assert here.state in ("running", "done")
+    assert gone.state == "stopped" and str(gone.error) == "Stopped: the browser session that queued it went away."

@@ -256,6 +256,10 @@ while True:
         req = pickle.load(sys.stdin.buffer)
     except EOFError:
         break
+    if req == "die":
+        sys.exit(0)
+    if req == "hang":
+        time.sleep(60)
     answer = {"cwd": os.getcwd(), "threads": os.environ.get("AE_LAB_THREADS"), "req": req}
     pickle.dump(("ok", answer), out)
     out.flush()
@@ -333,3 +337,57 @@ def test_the_loader_refuses_a_file_of_another_model_under_a_models_name(tmp_path
     side = store.save("dense_dae", build("dense_dae", 1), {}, tmp_path, name="conv_dae")
     with pytest.raises(store.WeightsError, match="These weights are for"):
         rowworker._loader()("conv_dae", side["sha256"], str(tmp_path))
+
+
+def test_a_child_that_dies_on_a_request_is_reported_and_replaced(caplog):
+    w = ready(fake())
+    try:
+        with caplog.at_level("WARNING", logger="ae_lab.rowworker"), pytest.raises(rowworker.Unavailable) as e:
+            w.run("die")
+        assert str(e.value) == "EOFError"
+        assert caplog.messages == ["row worker failed (EOFError); starting a new one"]
+        assert w._child is None  # ended and closed, not left for the next request
+        assert ready(w).run("next")["req"] == "next" and w.started == 2
+    finally:
+        w.close()
+
+
+def test_a_hung_child_times_out_and_is_replaced(monkeypatch):
+    monkeypatch.setattr(rowworker, "TIMEOUT_S", 0.5)
+    w = ready(fake())
+    try:
+        with pytest.raises(rowworker.Unavailable, match="TimeoutError"):
+            w.run("hang")
+        assert ready(w).run("next")["req"] == "next" and w.started == 2
+    finally:
+        w.close()
+
+
+def test_no_new_process_means_the_server_computes_and_says_why(caplog):
+    w = ready(fake())
+    try:
+        w._child.kill()
+        w._child.wait()
+        w._command = ["/nonexistent/python"]  # the process limit, say: no new child can start
+        with caplog.at_level("WARNING", logger="ae_lab.rowworker"), pytest.raises(rowworker.Unavailable) as e:
+            w.run("x")
+        assert str(e.value) == "FileNotFoundError"
+        assert caplog.messages[0].startswith("row worker cannot start (") and "nonexistent" in caplog.messages[0]
+    finally:
+        w.close()
+
+
+def test_a_child_that_says_something_else_while_loading_is_not_restarted_at_once():
+    import select
+    import sys
+
+    w = rowworker.RowWorker(command=[sys.executable, "-c", "import sys, time; sys.stdout.write('X'); "
+                                     "sys.stdout.flush(); time.sleep(30)"])  # fmt: skip
+    try:
+        assert select.select([w._child.stdout], [], [], 30)[0]  # its byte is there, and it is still alive
+        for _ in range(3):
+            with pytest.raises(rowworker.Unavailable, match="starting"):
+                w.run("x")
+        assert w.started == 1 and w._child is None  # ended, and no new one before RETRY_S
+    finally:
+        w.close()
