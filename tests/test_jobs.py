@@ -451,3 +451,18 @@ def test_a_run_whose_browser_went_away_is_dropped_from_the_queue_and_the_next_on
     wait_for(lambda: here.state != "queued", timeout=10)  # c's run, behind b's dropped one, takes the slot
     assert here.state in ("running", "done")
     assert gone.state == "stopped" and str(gone.error) == "Stopped: the browser session that queued it went away."
+
+
+def test_ids_count_from_one_and_the_owner_ttl_is_six_hours():
+    m = JobManager(max_running=0)
+    assert m.submit("dense_dae", TINY, owner="a").id == "job1" and m.add_upload("a", uploaded())[0].id == "upload2"
+    assert m.owner_ttl == 6 * 3600.0
+
+
+def test_a_browsers_eviction_notices_are_bounded_to_twenty():
+    m = JobManager(limits=Limits(held_bytes=1))  # every finished run but the newest is evicted
+    for seed in range(25):
+        m.add_upload("a", uploaded(seed=seed))
+    notes = m.notices("a")
+    assert len(notes) == 20 and all("to free memory for the class" in str(n) for n in notes)
+    assert m.notices("a") == []  # each given once

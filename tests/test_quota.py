@@ -254,3 +254,19 @@ def test_a_students_run_may_take_at_most_twice_the_tutorial_recipes_time():
     with pytest.raises(QuotaExceeded) as e:
         admit([], "s", cfg, lim, capped=True, seconds=(3000.0, 1200.1))
     assert "about 50 minutes" in str(e.value) and "at most 40 (2 times" in str(e.value)
+
+
+def test_prune_keeps_each_browsers_latest_finished_runs_by_finish_time_not_by_order():
+    from serve.quota import prune
+
+    late, early = job(owner="a", finished=9.0), job(owner="a", finished=1.0)  # listed in start order
+    drop, gone, evicted = prune([late, early], {"a": 0.0}, now=1.0, keep_finished=1, owner_ttl=60, limits=Limits())
+    assert drop == [early] and gone == set() and evicted == []
+
+
+def test_prune_never_evicts_a_run_it_already_drops():
+    from serve.quota import prune
+
+    old = [job(owner="a", model=linear(10), finished=float(i)) for i in range(3)]  # 400 bytes each
+    drop, _, evicted = prune(old, {"a": 0.0}, now=1.0, keep_finished=1, owner_ttl=60, limits=Limits(held_bytes=399))
+    assert drop == old[:2] and evicted == [old[2]]  # the kept one, over the bound on its own

@@ -320,3 +320,61 @@ def test_restore_makes_the_backup_current_and_keeps_the_current_as_backup(tmp_pa
     assert {p.name for p in tmp_path.glob("*.safetensors")} == {a["tensor_file"], b["tensor_file"]}
     assert refused(store.restore, KEY, "next", tmp_path) == "restore takes 'prev' or 'shipped'"
     assert refused(store.restore, "../x", "prev", tmp_path).startswith("'../x' is not a valid weights name")
+
+
+def test_a_save_and_a_restore_wait_for_a_save_in_progress_by_default(tmp_path):
+    store.save(KEY, build(KEY, 0), None, tmp_path)
+    store.save(KEY, build(KEY, 1), None, tmp_path)
+    for act in (lambda: store.save(KEY, build(KEY, 2), None, tmp_path), lambda: store.restore(KEY, "prev", tmp_path)):
+        got = threading.Event()
+
+        def hold(got=got):
+            with store.save_lock(tmp_path):
+                got.set()
+                time.sleep(0.3)
+
+        t = threading.Thread(target=hold)
+        t.start()
+        got.wait(5)
+        act()  # waits for the other save rather than refusing at once
+        t.join()
+
+
+def test_the_sidecar_on_disk_is_the_readable_indented_form(tmp_path):
+    s = store.save(KEY, build(KEY, 0), None, tmp_path)
+    assert (tmp_path / f"{KEY}.json").read_text() == json.dumps(s, indent=2)
+
+
+def test_a_tensor_file_that_cannot_be_deleted_does_not_fail_the_save(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    store.save(KEY, build(KEY, 0), None, tmp_path)
+    stray = tmp_path / f"{KEY}-{'c' * 16}.safetensors"
+    stray.write_bytes(b"x")
+    real = Path.unlink
+
+    def unlink(p, *a, **kw):
+        if p.name == stray.name:
+            raise PermissionError("read-only")
+        return real(p, *a, **kw)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    assert store.save(KEY, build(KEY, 1), None, tmp_path)["name"] == KEY and stray.exists()
+
+
+def test_restore_messages_and_its_default_is_the_backup(tmp_path):
+    assert refused(store.restore, KEY, "prev", tmp_path) == f"There is no backup copy of '{KEY}' to restore."
+    assert refused(store.restore, KEY, "shipped", tmp_path) == f"There is no shipped copy of '{KEY}' to restore."
+    a = store.save(KEY, build(KEY, 0), None, tmp_path)
+    store.save(KEY, build(KEY, 1), None, tmp_path)
+    assert store.restore(KEY, directory=tmp_path)["sha256"] == a["sha256"]
+
+
+def test_restore_with_no_current_sidecar_makes_the_backup_current_and_keeps_no_backup(tmp_path):
+    a = store.save(KEY, build(KEY, 0), None, tmp_path)
+    store.save(KEY, build(KEY, 1), None, tmp_path)
+    (tmp_path / f"{KEY}.json").unlink()
+    prev = (tmp_path / f"{KEY}.prev.json").read_bytes()
+    store.restore(KEY, "prev", tmp_path)
+    assert (tmp_path / f"{KEY}.json").read_bytes() == prev
+    assert store.load_model(KEY, tmp_path)[0]["sha256"] == a["sha256"]
