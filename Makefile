@@ -66,7 +66,7 @@ MUTATE_MODULES ?= ae_core.config ae_core.noise ae_core.precision ae_core.preproc
 # did, so an incremental run would report scores of older tests.
 mutate: $(VENV)/.dev
 	rm -rf mutants
-	while sleep 2; do pkill -9 -P 1 -f "serve.rowworker" 2>/dev/null; done & reaper=$$!; \
+	while sleep 2; do pkill -9 -P 1 -f "[-]m serve[.]rowworker" 2>/dev/null; done & reaper=$$!; \
 	AE_LAB_THREADS=1 OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE_MODULES),"$(m).*"); \
 	status=$$?; kill $$reaper; exit $$status
 	$(PY) tests/mutation/report.py --write
