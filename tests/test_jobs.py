@@ -410,7 +410,8 @@ def test_the_runs_error_is_kept(sample, monkeypatch):
     assert m.wait(m.submit("dense_dae", TINY, owner="a").id).error == "Stopped: its browser session went away."
 
 
-def test_training_threads_are_named_for_their_run_and_never_hold_the_server_open(sample, monkeypatch):
+def held_runs(monkeypatch) -> threading.Event:
+    """serve.runner.run_job replaced: every run trains until the returned event is set, then ends as done."""
     gate = threading.Event()
 
     def run_job(job, data, orphaned):
@@ -418,6 +419,11 @@ def test_training_threads_are_named_for_their_run_and_never_hold_the_server_open
         return "done", None
 
     monkeypatch.setattr("serve.runner.run_job", run_job)
+    return gate
+
+
+def test_training_threads_are_named_for_their_run_and_never_hold_the_server_open(sample, monkeypatch):
+    gate = held_runs(monkeypatch)
     m = JobManager(data=sample)
     job = m.submit("dense_dae", TINY, owner="a")
     try:
@@ -429,13 +435,7 @@ def test_training_threads_are_named_for_their_run_and_never_hold_the_server_open
 
 
 def test_a_run_whose_browser_went_away_is_dropped_from_the_queue_and_the_next_one_starts(sample, monkeypatch):
-    gate = threading.Event()
-
-    def run_job(job, data, orphaned):
-        gate.wait(10)
-        return "done", None
-
-    monkeypatch.setattr("serve.runner.run_job", run_job)
+    gate = held_runs(monkeypatch)
     m = JobManager(max_running=1, max_queued=4, orphan_timeout=30, data=sample)
     first = m.submit("dense_dae", TINY, owner="a")
     gone = m.submit("dense_dae", TINY, owner="b")

@@ -130,17 +130,23 @@ def test_garbage_collection_keeps_what_a_sidecar_backup_or_shipped_copy_names(tm
     assert not stray.exists() and other.exists()
 
 
-def test_the_save_lock_waits_for_a_release_within_its_timeout(tmp_path):
+def held_elsewhere(directory, seconds: float = 0.3) -> threading.Thread:
+    """Another save holding the folder's lock for `seconds`, already holding it when this returns."""
     got = threading.Event()
 
     def hold():
-        with store.save_lock(tmp_path):
+        with store.save_lock(directory):
             got.set()
-            time.sleep(0.3)
+            time.sleep(seconds)
 
     t = threading.Thread(target=hold)
     t.start()
     got.wait(5)
+    return t
+
+
+def test_the_save_lock_waits_for_a_release_within_its_timeout(tmp_path):
+    t = held_elsewhere(tmp_path)
     with store.save_lock(tmp_path, timeout=5.0):  # waits for the holder, then takes it
         pass
     t.join()
@@ -326,16 +332,7 @@ def test_a_save_and_a_restore_wait_for_a_save_in_progress_by_default(tmp_path):
     store.save(KEY, build(KEY, 0), None, tmp_path)
     store.save(KEY, build(KEY, 1), None, tmp_path)
     for act in (lambda: store.save(KEY, build(KEY, 2), None, tmp_path), lambda: store.restore(KEY, "prev", tmp_path)):
-        got = threading.Event()
-
-        def hold(got=got):
-            with store.save_lock(tmp_path):
-                got.set()
-                time.sleep(0.3)
-
-        t = threading.Thread(target=hold)
-        t.start()
-        got.wait(5)
+        t = held_elsewhere(tmp_path)
         act()  # waits for the other save rather than refusing at once
         t.join()
 
