@@ -43,10 +43,11 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The suite on both cores (pytest-xdist, one file per worker at a time), then alone the tests that measure latency
-# under their own load (marked serial). Each part prints its 30 slowest tests.
+# The suite on both cores (pytest-xdist, one file per worker at a time, the longest files first: tests/conftest.py's
+# LONGEST_FIRST), then alone the tests that measure latency under their own load (marked serial). Each part prints its
+# 30 slowest tests.
 test: $(VENV)/.dev chromium lint
-	$(PY) -m pytest -n 2 --dist loadfile -m "not gpu and not serial"
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not gpu and not serial"
 	$(PY) -m pytest -m "serial and not gpu"
 
 # The property-based tests with random seeds and 10x the cases of `make test` (tests/fuzz).
@@ -82,7 +83,7 @@ FLAKY_SKIP := tests/test_warmup.py::test_warm_up_fills_the_entries_a_visitor_com
 flaky: $(VENV)/.dev chromium
 	@command -v stress-ng >/dev/null || { echo "needs Debian's stress-ng: apt-get install stress-ng" >&2; exit 1; }
 	stress-ng --cpu 2 --timeout 2h --quiet & pid=$$!; \
-	for i in 1 2 3 4 5; do $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not gpu and not serial" \
+	for i in 1 2 3 4 5; do $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder -m "not gpu and not serial" \
 	  --deselect $(FLAKY_SKIP) $(FLAKY_TESTS) || { kill $$pid; exit 1; }; done; kill $$pid
 
 # The message catalogs (README, "Languages"): extract every marked string into locales/messages.pot, merge it into

@@ -155,6 +155,18 @@ def settled(page, timeout: float = 240, quiet_ms: int = 250, cap_ms: int = 4000)
     return False
 
 
+def until(check, timeout: float = 60, every: float = 0.25):
+    """Call check() until it returns something true, for at most timeout seconds; returns its last value (false when
+    it never held: the caller's assert then fails with what it saw). For a page's answer that a loaded machine
+    delays: a rerun may begin after settled() has already seen the page quiet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
+
+
 _CHANGED = """([before, n, sel]) => {
   const imgs = [...document.querySelectorAll(sel)].slice(-n);
   return imgs.length === n && imgs.every((e, i) => e.getAttribute('src') !== before[i] && e.complete && e.naturalWidth > 0);

@@ -52,14 +52,18 @@ def test_switching_back_to_english_restores_streamlits_own_words(app_url):
         page.get_by_role("option", name="English").click()
         expect(page.locator("h1").first).to_have_text("Tutorial", timeout=60_000)
         settle(page)
+
         # Streamlit drops the last run's elements when its next run ends: wait (at most 120 s; a saturated machine took
-        # more than 60) until the labels are as
-        # many as English had, then check each one.
-        page.wait_for_function(
-            f"() => document.querySelectorAll('[aria-label]').length === {len(english['labels'])}", timeout=120_000
+        # more than 60) until the labels are as many as English had, then check each one.
+        def as_many():
+            now = page.evaluate(BUILT_IN)
+            return now if len(now["labels"]) == len(english["labels"]) else None
+
+        back = browser.until(as_many, 120) or page.evaluate(BUILT_IN)
+        assert len(back["labels"]) == len(english["labels"]) and "Increment" in back["labels"], (
+            sorted(set(back["labels"]) ^ set(english["labels"])),
+            back["labels"],
         )
-        back = page.evaluate(BUILT_IN)
-        assert len(back["labels"]) == len(english["labels"]) and "Increment" in back["labels"], back["labels"]
         assert "Fullscreen: Test digit #1, a handwritten 2, drawn 28×28" in back["labels"], back["labels"]
         assert (
             set(back["labels"]) - {x.replace("#0, a handwritten 7", "#1, a handwritten 2") for x in english["labels"]}
