@@ -182,3 +182,20 @@ def test_the_noise_widgets_default_to_the_sessions_values():
     slider.set_value(0.65).run()
     assert list(at.slider(key="pg_factor").proto.default) == [pytest.approx(0.65)]  # follows the student's moves
     assert not at.exception
+
+
+def test_a_typed_digit_position_is_not_sent_back_on_every_run():
+    """A value the page writes into a widget's state on a run is sent back to the browser, which overwrites the
+    widget with it (set_value), losing presses made while the run was on. The position input is written only when
+    it must change: a position past the newly chosen class's last digit."""
+    at = start(digit="2")  # a 1 (the class with the most test digits, 1,135)
+    at.number_input(key="pg_pos").set_value(3).run()
+    at.slider(key="pg_factor").set_value(0.65).run()  # another widget's run
+    pos = at.number_input(key="pg_pos")
+    assert pos.value == 3 and not pos.proto.set_value
+    assert not at.selectbox(key="lang_pick").proto.set_value  # the sidebar's language switch: the same rule
+    at.number_input(key="pg_pos").set_value(1100).run()
+    at.selectbox(key="pg_class").set_value(5).run()  # 892 test digits: 1100 is past its last
+    pos = at.number_input(key="pg_pos")
+    assert pos.value == 891 and pos.proto.set_value
+    assert not at.exception

@@ -345,3 +345,17 @@ def test_the_training_step_reads_a_strange_sidecar_without_an_error(monkeypatch,
         assert any("not available" in i.value for i in at.info)
     else:
         assert at.slider(key="tu_epoch").max == shown and "learning rate ?" in texts(at) and "batch ?" in texts(at)
+
+
+@pytest.mark.parametrize(("step", "key"), [("data", "tu_digit"), ("results", "tu_test")])
+def test_a_typed_digit_is_not_sent_back_on_every_run(step, key):
+    """The digit pickers and the step list hold their values between runs without the page writing them again: a
+    written value is sent back and overwrites the browser's widget, so arrow presses made while a run was on were
+    lost (a keyboard walk on a loaded machine reached digit 6 for 2 + 5)."""
+    at = page({"step": step})
+    at.number_input(key=key).set_value(4).run()
+    at.number_input(key=key).set_value(5).run()
+    picker, steps = at.number_input(key=key), at.selectbox(key="tu_pick")
+    assert picker.value == 5 and not picker.proto.set_value
+    assert steps.value == tut.SLUGS.index(step) and not steps.proto.set_value
+    ok(at)

@@ -53,11 +53,13 @@ def test_switching_back_to_english_restores_streamlits_own_words(app_url):
         expect(page.locator("h1").first).to_have_text("Tutorial", timeout=60_000)
         settle(page)
 
-        # Streamlit drops the last run's elements when its next run ends: wait (at most 120 s; a saturated machine took
-        # more than 60) until the labels are as many as English had, then check each one.
+        # Streamlit drops the last run's elements when its next run ends, and the language script puts its words back
+        # when its own element is redrawn: wait (at most 120 s; a saturated machine took more than 60) until the
+        # labels are as many as English had and none is Chinese, then check each one.
         def as_many():
             now = page.evaluate(BUILT_IN)
-            return now if len(now["labels"]) == len(english["labels"]) else None
+            chinese = any("\u4e00" <= ch <= "\u9fff" for label in now["labels"] for ch in label)
+            return now if len(now["labels"]) == len(english["labels"]) and not chinese else None
 
         back = browser.until(as_many, 120) or page.evaluate(BUILT_IN)
         assert len(back["labels"]) == len(english["labels"]) and "Increment" in back["labels"], (

@@ -139,7 +139,10 @@ def _switched() -> None:
 def switcher() -> None:
     """The sidebar's language switch, and the page's <html lang> for screen readers and fonts."""
     ss = st.session_state
-    ss.lang_pick = current()
+    if (
+        ss.get("lang_pick") != current()
+    ):  # only then: an assignment makes the browser overwrite the widget (session.put)
+        ss.lang_pick = current()
     st.sidebar.selectbox(
         ":material/translate: " + _("Language"),
         list(LANGUAGES),

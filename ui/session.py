@@ -119,6 +119,15 @@ def current_digit(digits) -> np.ndarray:
     return current
 
 
+def put(key: str, value) -> None:
+    """Give a widget this value, only where it holds another one. Any assignment, even of the value it already has,
+    makes Streamlit send the value back with the run and the browser overwrite the widget with it: key presses made
+    while the run was on (a learner pressing the arrow up five times on a loaded server) were lost."""
+    ss = st.session_state
+    if key not in ss or ss[key] != value or type(ss[key]) is not type(value):
+        ss[key] = value
+
+
 def keep(*keys: str) -> None:
     """Bring back widget values that Streamlit dropped because the widget was not drawn in the last run
     (another page, or another input source), so settings survive page switches."""

@@ -107,7 +107,7 @@ def get_input(source: str, info) -> tuple[np.ndarray | None, str, str | None]:
         c1, c2, c3 = st.columns([1, 1.4, 0.8], vertical_alignment="bottom")
         c1.selectbox(_("Class"), range(10), key="pg_class")
         idx = server.class_indices(digits)[ss.pg_class]
-        ss.pg_pos = min(ss.pg_pos, len(idx) - 1)
+        session.put("pg_pos", min(ss.pg_pos, len(idx) - 1))  # a typed position survives a run under way
         c2.number_input(_("Which one (0-{last})").format(last=len(idx) - 1), 0, len(idx) - 1, key="pg_pos")
         c3.button(_("Random digit"), on_click=pg.random_digit, width="stretch")
         i = int(idx[ss.pg_pos])

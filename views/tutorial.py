@@ -40,7 +40,7 @@ step = ss.tu_step
 want = lesson.query() | url_param() | {tut.PARAM: tut.SLUGS[step]}
 if st.query_params.to_dict() != want:
     st.query_params.from_dict(want)  # the address bar carries the step: leave, come back, share
-ss.tu_pick = step
+session.put("tu_pick", step)  # not on every run: see session.put
 st.selectbox(
     _("Step"),
     range(N),
@@ -69,7 +69,7 @@ def index(key: str, default: int = 0, last: int = LAST) -> int:
 
 
 def digit_picker(key: str, label: str, default: int = 0, last: int = LAST) -> int:
-    ss[key] = index(key, default, last)
+    session.put(key, index(key, default, last))  # only a value it may not take is replaced
     return int(st.number_input(label, 0, last, key=key))
 
 
