@@ -112,6 +112,9 @@ def test_a_learner_walks_every_step_by_keyboard(app_url, lang):
             else:
                 after = browser.until(lambda before=before: (a := srcs(page)) != before and all(a) and a)
                 assert after, where  # the figure answered
+            # The answer has begun to arrive: let its run end before reading the page or pressing Next (a button
+            # redrawn under the focus loses it, and the Enter with it).
+            settle(page)
             if slug == "data":
                 assert "#2" in main_text(page)
             if slug == "hidden":
@@ -120,8 +123,7 @@ def test_a_learner_walks_every_step_by_keyboard(app_url, lang):
                 for row in ("dense_dae", "conv_dae", "noisy_input"):
                     assert f"{saved[row]['psnr']:.2f}" in main_text(page), (where, row)
             # Next, by keyboard: the focus goes to the button and Enter presses it.
-            page.locator(".st-key-tu_next button").focus()
-            page.keyboard.press("Enter")
+            page.locator(".st-key-tu_next button").press("Enter")  # focus, then the key
             settle(page)
         # The last step hands its digit (the results step's #7: 2 + 5) and noise (0.7) to the Playground.
         page.locator(".st-key-tu_to_playground button").click()
