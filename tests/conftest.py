@@ -9,7 +9,10 @@ from tests.uistate import st_fake  # noqa: F401 - a fixture for the page logic's
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AE_LAB_OFFLINE", "1")  # never try a download from the test suite
-os.environ.setdefault("AE_LAB_THREADS", str(os.cpu_count() or 1))  # the app defaults to 1 per process
+# One torch thread per process, the app's own default (ui/server.py): `make test` runs two test workers, each with
+# its servers, row workers and Chromium, on 2 cores; two threads each only oversubscribed them (the suite part took
+# 456 s with 2, 405 s with 1, on this machine).
+os.environ.setdefault("AE_LAB_THREADS", "1")
 os.environ.setdefault("MNIST_DIR", str(ROOT.parent / "shared" / "mnist"))
 # No start-up warm-up in the suite's servers and AppTests: its background work would take CPU from timed browser
 # tests and fill the caches that tests count. tests/test_warmup.py turns it on where it is the subject.
