@@ -155,6 +155,13 @@ def settled(page, timeout: float = 240, quiet_ms: int = 250, cap_ms: int = 4000)
     return False
 
 
+def page_lang(page, want: str, timeout: float = 60) -> str:
+    """The page's <html lang> once it is `want`, or what it still is after timeout seconds. The language script sets
+    it when its element mounts; that is outside the body, so settled() does not wait for it."""
+    until(lambda: page.evaluate("document.documentElement.lang") == want, timeout)
+    return page.evaluate("document.documentElement.lang")
+
+
 def until(check, timeout: float = 60, every: float = 0.25):
     """Call check() until it returns something true, for at most timeout seconds; returns its last value (false when
     it never held: the caller's assert then fails with what it saw). For a page's answer that a loaded machine

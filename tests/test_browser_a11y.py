@@ -98,7 +98,7 @@ def test_every_page_and_state_passes_axe_in_both_languages_and_themes(app_url, t
                         "getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
                     )
                     assert is_dark(bg) == (scheme == "dark"), (where, bg)  # the theme really is the one named
-                    assert page.evaluate("document.documentElement.lang") == lang, where
+                    assert browser.page_lang(page, lang) == lang, where
                     v = a11y.violations(page)
                     if v:
                         found[where] = a11y.summary(v)
@@ -205,7 +205,7 @@ def test_the_language_switch_keeps_the_settings_and_the_address_carries_the_lang
             expect(page.locator("h1").first).to_have_text(title, timeout=60_000)
             settle(page)
             assert f"lang={code}" in page.url
-            assert page.evaluate("document.documentElement.lang") == code
+            assert browser.page_lang(page, code) == code
             expect(page.locator(".st-key-pg_factor input")).to_have_value("0.45")  # the reader's settings stay
             noise = page.locator(".ae-panel").nth(1).locator(".ae-name")
             expect(noise).to_have_text("Noisy" if code == "en" else "加噪")

@@ -71,7 +71,7 @@ def act(page, slug: str) -> None:
 
 
 def check(page, where: str, lang: str, found: dict, english: dict) -> None:
-    assert page.evaluate("document.documentElement.lang") == lang, where
+    assert browser.page_lang(page, lang) == lang, where
     v = a11y.violations(page)
     if v:
         found[where] = a11y.summary(v)
