@@ -83,8 +83,10 @@ def test_a_lesson_link_made_in_the_app_opens_only_the_chosen_controls(app_url, t
     with browser.app_page(app_url, 1400) as page:
         page.goto(f"{app_url}/?source=draw&factor=0.3")
         page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
-        browser.wait_idle(page, 120)
+        settle(page)
         page.get_by_text("Make a lesson link").click()
+        # The panel draws its content on the rerun its opening asks for: on a saturated machine that took over 30 s.
+        expect(page.get_by_role("checkbox", name="Noise type")).to_be_visible(timeout=120_000)
         for label in ("Noise type", "Noise factor", "The sidebar's Retrain panel and the Train page"):
             box = page.get_by_role("checkbox", name=label)
             for _ in range(5):  # a click that lands while the last tick's rerun redraws the panel can be lost
