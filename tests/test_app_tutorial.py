@@ -359,3 +359,20 @@ def test_a_typed_digit_is_not_sent_back_on_every_run(step, key):
     assert picker.value == 5 and not picker.proto.set_value
     assert steps.value == tut.SLUGS.index(step) and not steps.proto.set_value
     ok(at)
+
+
+@pytest.mark.parametrize("value", ["2 of 10: Part one: 784-64-784", "3", None, 2.0, True, [1], {"x": 1}])
+def test_the_step_callback_keeps_the_step_for_anything_but_a_whole_number(monkeypatch, value):
+    """The step list's callback gets what the browser sent: after a language switch on a loaded server, Streamlit's
+    frontend sent the list's old-language text as its value, and go() failed comparing it with 0 (TypeError, the
+    run ended in an error). A crafted message can send anything."""
+    from tests.uistate import fake_st
+
+    fake = fake_st()
+    monkeypatch.setattr(tut, "st", fake)
+    fake.session_state.tu_step = 4
+    tut.go(value)
+    assert fake.session_state.tu_step == 4
+    for step, want in ((7, 7), (-3, 0), (99, len(tut.SLUGS) - 1)):
+        tut.go(step)
+        assert fake.session_state.tu_step == want

@@ -14,6 +14,15 @@ BUILT_IN = """() => ({
   labels: [...document.querySelectorAll('[aria-label]')].map(e => e.getAttribute('aria-label')),
 })"""
 
+# What the language script left: each of its elements' first words (the English one begins "const T = null"), and
+# how many labels it still holds a translation of.
+SCRIPTS = """() => ({
+  scripts: [...document.querySelectorAll('script')].map(e => e.textContent).filter(t => t.includes('aeLab'))
+    .map(t => t.slice(t.indexOf('const T'), t.indexOf('const T') + 40)),
+  translated: document.querySelectorAll('[data-ae-orig-label]').length,
+  lang: document.documentElement.lang,
+})"""
+
 
 def settle(page) -> None:
     page.locator("h1").first.wait_for(timeout=120_000)
@@ -65,6 +74,7 @@ def test_switching_back_to_english_restores_streamlits_own_words(app_url):
         assert len(back["labels"]) == len(english["labels"]) and "Increment" in back["labels"], (
             sorted(set(back["labels"]) ^ set(english["labels"])),
             back["labels"],
+            page.evaluate(SCRIPTS),
         )
         assert "Fullscreen: Test digit #1, a handwritten 2, drawn 28×28" in back["labels"], back["labels"]
         assert (

@@ -47,21 +47,17 @@ def key(page, widget: str, press: str, n: int = 1) -> None:
     settle(page)
 
 
-def at(page, slug: str, timeout: float = 60) -> bool:
+def at(page, slug: str, timeout: float = 180) -> bool:
     """The address shows the step (its run may start after settle() saw a quiet page: wait for it)."""
     return bool(browser.until(lambda: re.search(rf"[?&]step={slug}(&|$)", page.url), timeout))
 
 
-def press_next(page, slug: str, lost: list) -> None:
-    """Next, by keyboard: the focus goes to the button and Enter presses it. Under load the page stayed on its step,
-    idle, after an Enter on Next: 3 times in about 40 walks (a CI run and two make flaky iterations), the cause not
-    found. Then the key is pressed once more, and the walk records it (and fails on a second)."""
+def press_next(page, slug: str) -> None:
+    """Next, by keyboard: the focus goes to the button and Enter presses it; then the address shows the next step.
+    Under stress-ng that took more than 60 s once (a second Enter after 30 s then went through too, and the walk
+    skipped a step: the first had not been lost)."""
     page.locator(".st-key-tu_next button").press("Enter")
     settle(page)
-    if not at(page, slug, 30):
-        lost.append(slug)
-        page.locator(".st-key-tu_next button").press("Enter")
-        settle(page)
 
 
 def act(page, slug: str) -> None:
@@ -100,7 +96,7 @@ def check(page, where: str, lang: str, found: dict, english: dict) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_a_learner_walks_every_step_by_keyboard(app_url, lang):
-    found, english, lost = {}, {}, []
+    found, english = {}, {}
     test = load_mnist(train=False)
     saved = results.load(store.WEIGHTS_DIR, test)[1].summary()
     sizes = codesize.load(store.WEIGHTS_DIR).scores
@@ -139,13 +135,12 @@ def test_a_learner_walks_every_step_by_keyboard(app_url, lang):
                 for row in ("dense_dae", "conv_dae", "noisy_input"):
                     assert f"{saved[row]['psnr']:.2f}" in main_text(page), (where, row)
             # Next, by keyboard: the focus goes to the button and Enter presses it.
-            press_next(page, tut.SLUGS[i + 1], lost)
+            press_next(page, tut.SLUGS[i + 1])
         # The last step hands its digit (the results step's #7: 2 + 5) and noise (0.7) to the Playground.
         page.locator(".st-key-tu_to_playground button").click()
         page.locator(".st-key-pg_pos").wait_for(timeout=120_000)
         settle(page)
         assert "#7" in main_text(page) and "digit=7" in page.url and "factor=0.7" in page.url, page.url
-        assert len(lost) <= 1, lost  # one Enter lost in a walk under stress-ng, at most (see press_next)
         browser.assert_clean(page, app_url)
         assert not errors, errors
         b.close()

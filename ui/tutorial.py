@@ -8,6 +8,7 @@ back to it, and a lesson link can start at one.
 from __future__ import annotations
 
 import inspect as pyinspect
+import numbers
 
 import streamlit as st
 
@@ -65,9 +66,13 @@ def source(obj) -> str:
     return pyinspect.getsource(obj)
 
 
-def go(step: int) -> None:
-    """A button's callback: move to `step` (clamped)."""
-    st.session_state.tu_step = min(max(step, 0), len(SLUGS) - 1)
+def go(step) -> None:
+    """The Previous/Next buttons' and the step list's callback: move to `step` (clamped). Anything but a whole number
+    keeps the step: a crafted message, or the step list's old-language text, which Streamlit's frontend sent back as
+    the list's value after a language switch on a loaded server (an uncaught TypeError here ended that run)."""
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        return
+    st.session_state.tu_step = min(max(int(step), 0), len(SLUGS) - 1)
 
 
 def to_playground(index: int, factor: float | None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import pytest
 import torch
@@ -227,7 +228,16 @@ def test_closed_session_leaves_no_thread_or_lock(sample, tmp_path):
     job = mgr.submit("conv_dae", TINY.replace(epochs=100, train_size=1000), owner="closed-tab")
     mgr.wait(job.id, timeout=60)
     assert job.state == "stopped" and mgr.live_threads() == 0
-    assert not [t for t in threading.enumerate() if t.name.startswith("ae-lab-") and t not in before]
+
+    def new_threads():
+        return [t for t in threading.enumerate() if t.name.startswith("ae-lab-") and t not in before]
+
+    # A leaked thread stays; a bulk-scoring pool that another test's background measurement opened meanwhile (it
+    # was seen under stress-ng: ae-lab-bulk_0 and _1) ends with its call.
+    deadline = time.monotonic() + 60
+    while new_threads() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not new_threads()
     with store.save_lock(tmp_path, timeout=0):  # nobody holds the save lock
         pass
 
