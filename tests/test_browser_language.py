@@ -34,6 +34,9 @@ def test_switching_back_to_english_restores_streamlits_own_words(app_url):
         b = browser.launch(p)
         page = b.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(f"{app_url}/tutorial?lang=en&step=data")
+        # The step's picker and figure (on a loaded machine the page was quiet for 250 ms before they were drawn).
+        page.locator(".st-key-tu_digit input").wait_for(timeout=120_000)
+        page.locator("[data-testid=stMain] [data-testid=stImage] img").first.wait_for(timeout=120_000)
         settle(page)
         english = page.evaluate(BUILT_IN)
         for name in ("Increment", "Decrement"):  # the digit picker's steppers
