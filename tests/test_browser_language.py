@@ -88,3 +88,37 @@ def test_switching_back_to_english_restores_streamlits_own_words(app_url):
         assert not any("\u4e00" <= ch <= "\u9fff" for label in back["labels"] for ch in label), back["labels"]
         browser.assert_clean(page, app_url)
         b.close()
+
+
+def test_a_redraw_queued_in_chinese_does_not_come_back_after_the_switch_to_english():
+    """The language script in a bare page, no server: Chinese is on, Streamlit redraws (the script queues its fix for
+    the next frame), and in the same moment the switch to English restores Streamlit's words. The queued Chinese fix
+    must then do nothing: it put the Chinese labels back once (the language test saw 16 such labels in CI)."""
+    import json
+
+    from ui import i18n
+
+    chinese = {"upload": "上传", "limit": "每个文件不超过 5 MB", "labels": {"Increment": "增加"}, "prefixes": {}}
+    script = {
+        lang: "(() => {" + (i18n._STREAMLIT_TEXT_JS % json.dumps(t, ensure_ascii=False)) + "})()"
+        for lang, t in (("zh", chinese), ("en", None))
+    }
+    with sync_playwright() as p:
+        b = browser.launch(p)
+        page = b.new_page()
+        page.set_content('<body><button aria-label="Increment">+</button></body>')
+        page.evaluate(script["zh"])
+        assert page.get_attribute("button", "aria-label") == "增加"
+        page.evaluate(
+            """english => new Promise(resolve => {
+                 document.body.append(Object.assign(document.createElement('p'), {textContent: 'redraw'}));
+                 queueMicrotask(() => {  // the observer has queued its fix for the next frame; English runs now
+                   eval(english);
+                   requestAnimationFrame(() => requestAnimationFrame(resolve));
+                 });
+               })""",
+            script["en"],
+        )
+        assert page.get_attribute("button", "aria-label") == "Increment"
+        assert page.evaluate("document.querySelectorAll('[data-ae-orig-label]').length") == 0
+        b.close()

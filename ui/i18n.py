@@ -215,6 +215,10 @@ def _streamlit_text() -> dict:
 _STREAMLIT_TEXT_JS = """
 (() => {
   const T = %s;
+  // This run's script owns the page's words from now on: a redraw still queued by an earlier one (another
+  // language's) does nothing. Without it, a queued Chinese redraw put the Chinese labels back after the switch to
+  // English had restored them (seen on a loaded machine).
+  const gen = window.aeLabGen = (window.aeLabGen || 0) + 1;
   const changed = window.aeLabNodes || (window.aeLabNodes = new Set());
   if (window.aeLabText) window.aeLabText.disconnect();
   // What Streamlit wrote is the original, unless the text is still the translation this script put there: Streamlit
@@ -246,8 +250,10 @@ _STREAMLIT_TEXT_JS = """
     for (const [en, tr] of Object.entries(T.prefixes)) if (!want && o.startsWith(en + ' ')) want = tr + ' ' + o.slice(en.length + 1);
     if (want && now !== want) { el.dataset.aeOrigLabel = o; el.dataset.aeSetLabel = want; el.setAttribute('aria-label', want); }
   };
+  let pending = false;
   const fix = () => {
-    window.aeLabPending = false;
+    pending = false;
+    if (window.aeLabGen !== gen) return;
     document.querySelectorAll('[data-testid=stFileUploaderDropzone]').forEach(z => {
       put(z.querySelector('button [data-testid=stMarkdownContainer] p'), T.upload);
       put(z.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span'), T.limit);
@@ -259,7 +265,7 @@ _STREAMLIT_TEXT_JS = """
     }
     document.querySelectorAll('[aria-label]').forEach(label);
   };
-  const soon = () => { if (!window.aeLabPending) { window.aeLabPending = true; requestAnimationFrame(fix); } };
+  const soon = () => { if (!pending) { pending = true; requestAnimationFrame(fix); } };
   window.aeLabText = new MutationObserver(soon);
   window.aeLabText.observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
   fix();
