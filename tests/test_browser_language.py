@@ -24,6 +24,10 @@ SCRIPTS = """() => ({
 })"""
 
 
+def has_chinese(labels: list[str]) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for label in labels for ch in label)
+
+
 def settle(page) -> None:
     page.locator("h1").first.wait_for(timeout=120_000)
     browser.settled(page)  # idle, then no DOM change for 250 ms (the language script has rewritten the last redraw)
@@ -68,12 +72,11 @@ def test_switching_back_to_english_restores_streamlits_own_words(app_url):
         # Streamlit drops the last run's elements when its next run ends, and the language script puts its words back
         # when its own element is redrawn: wait (at most 120 s; a saturated machine took more than 60) until the
         # labels are as many as English had and none is Chinese, then check each one.
-        def as_many():
+        def in_english():
             now = page.evaluate(BUILT_IN)
-            chinese = any("\u4e00" <= ch <= "\u9fff" for label in now["labels"] for ch in label)
-            return now if len(now["labels"]) == len(english["labels"]) and not chinese else None
+            return now if len(now["labels"]) == len(english["labels"]) and not has_chinese(now["labels"]) else None
 
-        back = browser.until(as_many, 120) or page.evaluate(BUILT_IN)
+        back = browser.until(in_english, 120) or page.evaluate(BUILT_IN)
         assert len(back["labels"]) == len(english["labels"]) and "Increment" in back["labels"], (
             sorted(set(back["labels"]) ^ set(english["labels"])),
             back["labels"],
@@ -85,7 +88,7 @@ def test_switching_back_to_english_restores_streamlits_own_words(app_url):
             == set()
         )
         assert back["skip"] == english["skip"]
-        assert not any("\u4e00" <= ch <= "\u9fff" for label in back["labels"] for ch in label), back["labels"]
+        assert not has_chinese(back["labels"]), back["labels"]
         browser.assert_clean(page, app_url)
         b.close()
 
@@ -98,10 +101,9 @@ def test_a_redraw_queued_in_chinese_does_not_come_back_after_the_switch_to_engli
 
     from ui import i18n
 
-    chinese = {"upload": "上传", "limit": "每个文件不超过 5 MB", "labels": {"Increment": "增加"}, "prefixes": {}}
+    zh = {"upload": "上传", "limit": "每个文件不超过 5 MB", "labels": {"Increment": "增加"}, "prefixes": {}}
     script = {
-        lang: "(() => {" + (i18n._STREAMLIT_TEXT_JS % json.dumps(t, ensure_ascii=False)) + "})()"
-        for lang, t in (("zh", chinese), ("en", None))
+        lang: i18n._STREAMLIT_TEXT_JS % json.dumps(t, ensure_ascii=False) for lang, t in (("zh", zh), ("en", None))
     }
     with sync_playwright() as p:
         b = browser.launch(p)

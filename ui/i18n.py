@@ -138,11 +138,9 @@ def _switched() -> None:
 
 def switcher() -> None:
     """The sidebar's language switch, and the page's <html lang> for screen readers and fonts."""
-    ss = st.session_state
-    if (
-        ss.get("lang_pick") != current()
-    ):  # only then: an assignment makes the browser overwrite the widget (session.put)
-        ss.lang_pick = current()
+    from ui import session  # it imports this module
+
+    session.put("lang_pick", current())
     st.sidebar.selectbox(
         ":material/translate: " + _("Language"),
         list(LANGUAGES),

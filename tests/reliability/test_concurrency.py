@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 
 import pytest
 import torch
@@ -11,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from ae_core import data, store
 from ae_core.config import TrainConfig
 from ae_core.evaluate import evaluate
+from harness import browser
 from serve.jobs import JobManager
 from tests.conftest import ROOT, needs_mnist
 from tests.test_app_playground import image_urls
@@ -234,9 +234,7 @@ def test_closed_session_leaves_no_thread_or_lock(sample, tmp_path):
 
     # A leaked thread stays; a bulk-scoring pool that another test's background measurement opened meanwhile (it
     # was seen under stress-ng: ae-lab-bulk_0 and _1) ends with its call.
-    deadline = time.monotonic() + 60
-    while new_threads() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    browser.until(lambda: not new_threads(), 60)
     assert not new_threads()
     with store.save_lock(tmp_path, timeout=0):  # nobody holds the save lock
         pass
