@@ -33,17 +33,16 @@ class Evaluation:
 
     def to_json(self) -> dict:
         s = self.summary()
+        # Rows that are neither a model nor the input: the extra denoisers. Counted by name, not by how many rows
+        # there are: an evaluation of fewer than all models still has its baselines.
+        extra = {k: v for k, v in s.items() if k not in MODELS and k != "noisy_input"}
         return {
             "noise": {"type": self.noise_type, "factor": self.factor, "seed": self.seed},
             "n": self.n,
             "dataset": self.dataset,
             "models": {k: s[k] for k in s if k in MODELS},
             "noisy_input": s["noisy_input"],
-            **(
-                {"baselines": {k: v for k, v in s.items() if k not in MODELS and k != "noisy_input"}}
-                if len(s) > len(MODELS) + 1
-                else {}
-            ),
+            **({"baselines": extra} if extra else {}),
         }
 
 
