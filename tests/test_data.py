@@ -134,3 +134,59 @@ def test_a_damaged_idx_file_falls_back_to_the_sample(tmp_path, monkeypatch):
         assert len(data.test_digits()) == 1000 and not data.test_digits().full  # the sample, not a crash
     finally:
         data.load_mnist.cache_clear()
+
+
+@needs_mnist
+def test_the_status_names_the_full_test_set():
+    ok, msg = data.dataset_status()
+    assert ok and str(msg) == "Using the full test set: MNIST test set, full, 10,000 digits"
+
+
+def test_a_download_tries_each_mirror_checks_md5_and_writes_only_good_files(tmp_path, monkeypatch):
+    """torchvision's mirrors and md5 sums, with the network replaced by files held here."""
+    import gzip
+    import hashlib
+
+    from torchvision.datasets import MNIST
+
+    good = {
+        name: gzip.compress(name.encode() * 50) for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    }
+    resources = [(n, hashlib.md5(b).hexdigest()) for n, b in good.items()] + [("train-images-idx3-ubyte.gz", "0" * 32)]
+    monkeypatch.setattr(MNIST, "resources", resources)
+    monkeypatch.setattr(MNIST, "mirrors", ["https://down/", "https://corrupt/", "https://ok/"])
+    asked = []
+
+    def fetch(url, timeout):
+        asked.append((url, timeout))
+        mirror, name = url.rsplit("/", 1)
+        if mirror == "https://down":
+            raise OSError("unreachable")
+        return good[name][:-1] + b"x" if mirror == "https://corrupt" else good[name]
+
+    monkeypatch.setattr(data, "_fetch", fetch)
+    data._download(tmp_path, train=False, timeout=3.0)
+    raw = tmp_path / "MNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    for name, blob in good.items():
+        assert (raw / name.removesuffix(".gz")).read_bytes() == gzip.decompress(blob)
+    assert [u for u, _ in asked] == [
+        f"{m}{n}" for n in good for m in ("https://down/", "https://corrupt/", "https://ok/")
+    ]  # no train file asked for the test split
+    assert {t for _, t in asked} == {3.0}
+    asked.clear()
+    data._download(tmp_path, train=False)  # both files are there: nothing is fetched again
+    assert asked == []
+
+
+def test_a_download_that_no_mirror_serves_says_which_file_and_writes_nothing(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "resources", [("train-labels-idx1-ubyte.gz", "0" * 32)])
+    monkeypatch.setattr(MNIST, "mirrors", ["https://a/", "https://b/"])
+    monkeypatch.setattr(data, "_fetch", lambda url, timeout: b"not the file")
+    with pytest.raises(OSError) as e:
+        data._download(tmp_path, train=True)
+    assert str(e.value).startswith("could not download train-labels-idx1-ubyte.gz: [ValueError(")
+    assert str(e.value).count("checksum mismatch") == 2
+    assert list((tmp_path / "MNIST" / "raw").iterdir()) == []

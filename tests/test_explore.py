@@ -94,3 +94,60 @@ def test_a_walk_is_a_straight_line_of_ten_places():
     assert torch.allclose(path[0], za.double()) and torch.allclose(path[-1], zb.double())
     steps = path[1:] - path[:-1]
     assert torch.allclose(steps, steps[0].expand_as(steps))
+
+
+def test_the_planes_extent_is_in_standard_deviations(shipped, pool):
+    x, labels = pool
+    space = explore.build(shipped["dense_dae"], x, labels)
+    torch.testing.assert_close(space.std, space.points.std(0))
+    z = space.points / space.points.std(0)
+    assert space.z_range() == (float(z.min()), float(z.max()))
+    assert -6 < space.z_range()[0] < -1 < 1 < space.z_range()[1] < 6
+    assert torch.equal(space.labels, labels) and space.labels is not labels  # a copy: the cache's own
+    assert space.code_shape == (32,)
+    assert explore.build(shipped["conv_dae"], x, labels).code_shape == (32, 4, 4)
+
+
+def test_a_pool_of_identical_digits_has_a_tiny_not_zero_spread(shipped, pool):
+    x, labels = pool
+    same = x[:1].repeat(2, 1, 1, 1)  # two: their mean is exactly their code, so every point is exactly 0
+    space = explore.build(shipped["dense_dae"], same, labels[:2])
+    assert (space.std == 1e-12).all()  # clamped: places in the plane stay finite
+    assert torch.isfinite(space.z_of(explore.encode(shipped["dense_dae"], same))).all()
+
+
+def test_top_units_are_the_highest_variance_units_or_channels():
+    g = torch.Generator().manual_seed(0)
+    dense = torch.randn(50, 16, generator=g) * 2.0 ** torch.arange(16)
+    assert explore._top_units(dense, (16,)) == tuple(range(15, 7, -1))
+    conv = torch.randn(50, 10, 2, 2, generator=g) * (2.0 ** torch.arange(10)).view(1, 10, 1, 1)
+    assert explore._top_units(conv.reshape(50, -1), (10, 2, 2)) == (9, 8, 7, 6, 5, 4, 3, 2)
+    # one channel with one wildly varying position beats a channel that varies a little everywhere
+    conv = torch.zeros(50, 10, 2, 2)
+    conv[:, 3, 0, 0] = torch.randn(50, generator=g) * 100
+    conv[:, 5] = torch.randn(50, 2, 2, generator=g)
+    assert explore._top_units(conv.reshape(50, -1), (10, 2, 2))[:2] == (3, 5)
+
+
+def test_a_conv_channel_slider_scales_the_whole_channel(shipped, pool):
+    x, labels = pool
+    space = explore.build(shipped["conv_dae"], x, labels)
+    code = explore.encode(shipped["conv_dae"], x[:1])
+    out = explore.edit(space, code, {2: 3.0, 5: 0.0})
+    torch.testing.assert_close(out[0, 2], code[0, 2] * 3)
+    assert (out[0, 5] == 0).all()
+    assert torch.equal(out[0, 0], code[0, 0])
+    dense = explore.build(shipped["dense_dae"], x, labels)
+    dcode = explore.encode(shipped["dense_dae"], x[:1])
+    out = explore.edit(dense, dcode, {4: 2.5})
+    assert out[0, 4] == 2.5 and torch.equal(out[0, :4], dcode[0, :4])
+
+
+def test_a_walk_is_evenly_spaced_in_float64():
+    w = explore.walk(torch.tensor([0.0, 1.0]), torch.tensor([1.0, -1.0]), steps=5)
+    assert w.dtype == torch.float64 and w.shape == (5, 2)
+    torch.testing.assert_close(
+        w, torch.tensor([[0, 1], [0.25, 0.5], [0.5, 0], [0.75, -0.5], [1, -1]], dtype=torch.float64)
+    )
+    w = explore.walk(torch.tensor([0.1, 0.2], dtype=torch.float64), torch.tensor([0.3, 0.7], dtype=torch.float64), 3)
+    assert w[1].tolist() == [0.5 * 0.1 + 0.5 * 0.3, 0.5 * 0.2 + 0.5 * 0.7]  # computed in float64 throughout

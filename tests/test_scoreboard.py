@@ -84,3 +84,33 @@ def test_classifier_meets_99_percent(sample):
     # A constant guess scores 10%: shuffled labels must fall far below, or the accuracy above says nothing.
     shuffled = sample.labels[torch.randperm(len(sample.labels), generator=torch.Generator().manual_seed(0))]
     assert accuracy(clf, sample.batch(slice(None)), shuffled) < 0.3
+
+
+def test_the_table_reports_each_row_as_it_is_scored_and_per_class_means_are_by_label(models, sample):
+    steps = []
+    ev = scoreboard.table(
+        {"dense_dae": models["dense_dae"]}, ["median"], "masking", 0.4, 2, sample, on_step=steps.append
+    )
+    assert steps == ["dense_dae", "noisy_input", "median"]
+    assert (ev.noise_type, ev.factor, ev.seed) == ("masking", 0.4, 2)
+    pc = scoreboard.per_class(ev, "ssim")
+    for row in ("dense_dae", "noisy_input", "median"):
+        s = ev.scores[row]["ssim"]
+        for c in (0, 4, 9):
+            assert pc[row][c] == pytest.approx(float(s[sample.labels == c].double().mean()), abs=1e-12)
+    assert pc["dense_dae"] != scoreboard.per_class(ev, "psnr")["dense_dae"]
+
+
+def test_the_noise_matrix_is_each_models_mean_psnr_on_each_noise_type(models, sample):
+    from ae_core import metrics
+    from ae_core.evaluate import noisy_test_set
+    from ae_core.infer import run
+
+    few = Digits(sample.images[:200], sample.labels[:200], "200 sample digits", False)
+    m = scoreboard.noise_matrix({"conv": models["conv_dae"]}, 0.3, few)
+    for t in ("gaussian", "salt_pepper", "masking"):
+        clean, noisy = noisy_test_set(few, t, 0.3, 0)  # seed 0 by default
+        assert m["conv"][t] == float(metrics.psnr(clean, run(models["conv_dae"], noisy, prec="fp32")[0]).mean())
+    assert len(set(m["conv"].values())) == 3
+    other = scoreboard.noise_matrix({"conv": models["conv_dae"]}, 0.3, few, seed=1)
+    assert other["conv"] != m["conv"]
