@@ -127,6 +127,10 @@ def test_every_size_trains_with_the_same_recipe_and_reports_its_losses():
     assert lines == [f"hidden   2: loss {out[2][1][-1]:.4f}", f"hidden   8: loss {out[8][1][-1]:.4f}"]
     again = codesize.train_all(tiny, recipe, sizes=(2,))
     assert again[2][1] == out[2][1]  # the same seed: the same run
+    from ae_core.train import train
+
+    direct = train("basic_ae", recipe, data=tiny, variant={"hidden": 8})
+    assert out[8][1] == [round(s.train_loss, 6) for s in direct.history]  # on the digits it was given
 
 
 @needs_mnist
@@ -147,7 +151,7 @@ def test_the_cli_needs_the_full_test_set(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(ae_core.data, "test_digits", load_sample)
     assert codesize.main(["--weights", str(tmp_path)]) == 2
-    assert "the full MNIST test set is needed (set MNIST_DIR)" in capsys.readouterr().err
+    assert capsys.readouterr().err == "error: the full MNIST test set is needed (set MNIST_DIR)\n"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -165,6 +169,7 @@ def test_the_cli_trains_every_size_scores_it_and_writes_the_file(monkeypatch, tm
     (tmp_path / "w" / codesize.FILENAME).unlink()
     assert codesize.main(["--weights", str(tmp_path / "w")]) == 0
     out = capsys.readouterr().out.split("\n")
+    assert out[0].startswith("hidden   2: loss ") and out[6].startswith("hidden 128: loss ")  # training, as it goes
     found = codesize.load(tmp_path / "w")
     assert found is not None and found.recipe == json.loads(json.dumps(vars(codesize.RECIPE)))
     assert out[-2] == f"wrote {codesize.FILENAME}"
@@ -172,3 +177,16 @@ def test_the_cli_trains_every_size_scores_it_and_writes_the_file(monkeypatch, tm
         assert f"hidden {h:>3}: PSNR {found.scores[h]['psnr']:.2f} dB, SSIM {found.scores[h]['ssim']:.3f}" in out
         assert len(found.losses[h]) == 1
     assert codesize.main(["--check", "--weights", str(tmp_path / "w")]) == 0  # the scores written are true ones
+
+
+def test_the_cli_says_what_it_does(capsys):
+    with pytest.raises(SystemExit) as e:
+        codesize.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m ae_core.codesize [-h] [--weights WEIGHTS] [--check]")
+    first = "The article's invitation to try other hidden-layer sizes: python -m ae_core.codesize [--weights DIR] [--check]."
+    assert " ".join(out.split()).count(first) == 1
+    assert "Basic AEs (784-h-784)" not in out  # the docstring's first paragraph only
+    assert "weights folder (default: weights/)" in out
+    assert "re-score the saved sizes and compare; write nothing" in " ".join(out.split())

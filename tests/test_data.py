@@ -189,4 +189,100 @@ def test_a_download_that_no_mirror_serves_says_which_file_and_writes_nothing(tmp
         data._download(tmp_path, train=True)
     assert str(e.value).startswith("could not download train-labels-idx1-ubyte.gz: [ValueError(")
     assert str(e.value).count("checksum mismatch") == 2
+    monkeypatch.setattr(data, "_fetch", lambda url, timeout: (_ for _ in ()).throw(OSError(f"down: {url}")))
+    with pytest.raises(OSError) as e:
+        data._download(tmp_path, train=True)
+    assert "OSError('down: https://a/train-labels-idx1-ubyte.gz')" in str(e.value)  # each mirror's own error
+    assert "OSError('down: https://b/train-labels-idx1-ubyte.gz')" in str(e.value)
     assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+
+
+def idx(dims_sizes: tuple[int, ...], body: bytes, magic: bytes | None = None) -> bytes:
+    head = magic if magic is not None else bytes([0, 0, 8, len(dims_sizes)])
+    return head + b"".join(n.to_bytes(4, "big") for n in dims_sizes) + body
+
+
+def test_an_idx_file_is_read_by_its_big_endian_sizes(tmp_path):
+    p = tmp_path / "f"
+    p.write_bytes(idx((2, 3, 300), bytes(range(256)) * 7 + bytes(1800 - 256 * 7)))
+    a = data.read_idx(p, 3)
+    assert a.shape == (2, 3, 300) and a.dtype == np.uint8 and a[0, 0, :3].tolist() == [0, 1, 2]
+    p.write_bytes(idx((5,), b"\x01\x02\x03\x04\x05"))
+    assert data.read_idx(p, 1).tolist() == [1, 2, 3, 4, 5]
+    p.write_bytes(idx((0,), b""))  # the shortest file: the magic and one size
+    assert data.read_idx(p, 1).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (idx((5,), b"\x01\x02\x03\x04\x05")[:7], "not an IDX file of 1-d unsigned bytes"),  # a size cut short
+        (idx((5,), b"\x01" * 5, magic=bytes([0, 0, 9, 1])), "not an IDX file of 1-d unsigned bytes"),  # not bytes
+        (idx((5,), b"\x01" * 5, magic=bytes([0, 0, 8, 2])), "not an IDX file of 1-d unsigned bytes"),  # 2-d
+        (idx((5,), b"\x01" * 4), "f: 4 bytes for a shape of (5,)"),
+        (idx((5,), b"\x01" * 6), "f: 6 bytes for a shape of (5,)"),
+    ],
+)
+def test_a_damaged_idx_file_is_refused_by_name(tmp_path, raw, says):
+    p = tmp_path / "f"
+    p.write_bytes(raw)
+    with pytest.raises(ValueError) as e:
+        data.read_idx(p, 1)
+    assert says in str(e.value) and str(tmp_path) not in str(e.value)
+
+
+def fake_split(root, n_images: int, n_labels: int, side: int = 28, train: bool = False):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / data._FILES[train]).write_bytes(idx((n_images, side, side), bytes(n_images * side * side)))
+    (raw / data._LABELS[train]).write_bytes(idx((n_labels,), bytes(i % 10 for i in range(n_labels))))
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_a_split_read_from_disk_is_full_named_by_its_split_and_logged_without_its_folder(tmp_path, caplog, train):
+    import logging
+
+    fake_split(tmp_path, 3, 3, train=train)
+    with caplog.at_level(logging.INFO, logger="ae_lab"):
+        d = data._from_disk(tmp_path, train)
+    assert d.full is True and d.images.shape == (3, 28, 28) and d.labels.tolist() == [0, 1, 2]
+    assert d.labels.dtype == torch.int64
+    want = f"MNIST {'training' if train else 'test'} set, full, 3 digits"
+    assert str(d.source) == want
+    assert [r.getMessage() for r in caplog.records if r.name == "ae_lab"] == [f"{want} loaded from {tmp_path}"]
+    big = tmp_path / "big"
+    fake_split(big, 1234, 1234, train=train)
+    assert str(data._from_disk(big, train).source).endswith("full, 1,234 digits")
+
+
+@pytest.mark.parametrize(("n_images", "n_labels", "side"), [(3, 2, 28), (2, 2, 27)])
+def test_a_split_whose_files_disagree_is_refused(tmp_path, n_images, n_labels, side):
+    fake_split(tmp_path, n_images, n_labels, side)
+    with pytest.raises(ValueError) as e:
+        data._from_disk(tmp_path, False)
+    assert str(e.value) == f"MNIST files of {(n_images, side, side)} images and {n_labels} labels"
+
+
+def test_a_fetch_reads_at_most_64_mb_with_its_own_timeout(monkeypatch):
+    import urllib.request
+
+    seen = []
+
+    class Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def read(self, n=-1):
+            seen.append(("read", n))
+            return b"bytes"
+
+    def urlopen(url, timeout=None):
+        seen.append((url, timeout))
+        return Response()
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    assert data._fetch("https://mirror/x.gz", 7.5) == b"bytes"
+    assert seen == [("https://mirror/x.gz", 7.5), ("read", 64 * 1024 * 1024)]

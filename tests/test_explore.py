@@ -151,3 +151,17 @@ def test_a_walk_is_evenly_spaced_in_float64():
     )
     w = explore.walk(torch.tensor([0.1, 0.2], dtype=torch.float64), torch.tensor([0.3, 0.7], dtype=torch.float64), 3)
     assert w[1].tolist() == [0.5 * 0.1 + 0.5 * 0.3, 0.5 * 0.2 + 0.5 * 0.7]  # computed in float64 throughout
+    za, zb = torch.tensor([0.0, 0.0], dtype=torch.float64), torch.tensor([3.0, 1.0], dtype=torch.float64)
+    third = 1 / 3  # float64's third, not float32's
+    assert explore.walk(za, zb, 4)[1].tolist() == [(1 - third) * 0 + third * 3, third]
+
+
+def test_nearest_gives_the_five_closest_pool_digits_by_default(shipped, pool):
+    x, labels = pool
+    space = explore.build(shipped["dense_dae"], x, labels)
+    code = explore.encode(shipped["dense_dae"], x[7:8])
+    idx, dist = explore.nearest(space, code)
+    assert len(idx) == len(dist) == 5 and idx[0] == 7 and dist[0] == pytest.approx(0, abs=1e-5)
+    full = torch.cdist(code.reshape(1, -1).double(), space.codes)[0]
+    assert torch.equal(dist, full.sort().values[:5])
+    assert len(explore.nearest(space, code, k=10_000)[0]) == 300  # at most the pool

@@ -261,6 +261,13 @@ def test_code_images_are_the_64_unit_codes_as_8x8_scaled_by_their_largest(sample
         zero.encoder.weight.zero_()
         zero.encoder.bias.zero_()
     assert (inspect.code_images(zero, x) == 0).all()  # all-zero codes stay 0, never NaN
+    small = build("basic_ae")
+    small.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        small.encoder.weight.mul_(1e-3)
+        small.encoder.bias.mul_(1e-3)
+    weak = inspect.code_images(small, x)
+    assert inspect.codes(small, x).max() < 0.1 and weak.max() == pytest.approx(1)  # small codes fill the scale too
 
 
 def test_codes_of_a_large_batch_come_in_chunks_and_match_one_pass(sample):
@@ -296,14 +303,21 @@ def test_stress_shapes_are_drawn_as_their_names_say():
     assert ring.dtype == np.float32 and set(np.unique(ring)) == {0.0, 1.0}
     assert ring[13, 13] == 0 and ring[14, 14] == 0  # the hole
     assert ring[13, 5] == 1 and ring[13, 22] == 1 and ring[5, 13] == 1  # radius 8 from the centre 13.5
+    assert ring[9, 9] == 1 and ring[13, 7] == 1  # radius 6.4 and 6.5: just outside the hole of radius 6
     assert ring[0, 0] == 0 and ring[13, 3] == 0  # outside radius 10
     assert (ring == ring[::-1, ::-1]).all() and (ring == ring.T).all()
     assert inspect.SHAPES["blank"]().sum() == 0 and inspect.SHAPES["blank"]().shape == (28, 28)
     for name in ("letter A", "letter K"):
         a = inspect.SHAPES[name]()
-        assert a.shape == (28, 28) and a.dtype == np.float32 and a.min() >= 0 and a.max() == 1
+        assert a.shape == (28, 28) and a.dtype == np.float32 and a.max() == 1
+        assert a[0, 0] == 0 and a[-1, -1] == 0 and (a == 0).sum() > 500  # white on black
         ys, xs = np.nonzero(a > 0.5)
         assert ys.min() <= 9 and ys.max() >= 18  # a glyph about 15 px high (size 22, anchored at its middle)
         assert abs(ys.mean() - 14) < 3 and abs(xs.mean() - 14) < 3  # centred
         assert 20 < (a > 0.5).sum() < 200
     assert not np.array_equal(inspect.SHAPES["letter A"](), inspect.SHAPES["letter K"]())
+
+
+def test_repeat_feeds_back_five_times_by_default(sample):
+    _, m = store.load_model("dense_dae")
+    assert len(inspect.repeat(m, sample.batch(slice(0, 1)))) == 5

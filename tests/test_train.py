@@ -1,9 +1,11 @@
 import threading
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from ae_core.config import TrainConfig
+from ae_core.registry import build
 from ae_core.train import Progress, TrainingDiverged, train
 
 SMALL = TrainConfig(epochs=1, lr=3e-3, batch_size=64, train_size=1000, val_split=0.2, seed=0, device="cpu")
@@ -167,3 +169,63 @@ def test_the_cli_trains_scores_and_saves_a_loadable_run(tmp_path, capsys):
         f"saved {tmp_path / sidecar['tensor_file']}" in out and f"PSNR {sidecar['test_metrics']['psnr']:.2f} dB" in out
     )
     assert sorted(p.name for p in tmp_path.glob("[!.]*")) == sorted(["cli-run.json", sidecar["tensor_file"]])
+
+
+def test_the_estimate_is_training_plus_a_third_for_validation_plus_scoring():
+    from ae_core.train import estimate_seconds
+
+    cfg = TrainConfig(epochs=3, train_size=1000, val_split=0.2)
+    # 800 training images at 100/s, 200 validation images at a third of the cost, 3 epochs; then 500 at 50/s
+    assert estimate_seconds(cfg, 100.0) == pytest.approx(3 * (8 + 200 / 300))
+    assert estimate_seconds(cfg, 100.0, n_test=500, scoring_per_s=50.0) == pytest.approx(3 * (8 + 200 / 300) + 10)
+    assert estimate_seconds(TrainConfig(epochs=2, train_size=600, val_split=0.0), 300.0) == pytest.approx(4.0)
+
+
+def test_a_runs_record_rounds_its_history_and_resolves_its_precision():
+    from ae_core.engine import EpochStats
+    from ae_core.train import TrainResult, run_meta
+
+    cfg = TrainConfig(epochs=3, precision="auto")
+    h = [EpochStats(1, 0.1234567, 0.2345678, 1.234, 1000.04), EpochStats(2, 0.1, None, 2.0, 2000.0)]
+    r = TrainResult("conv_dae", cfg, build("conv_dae"), h, stopped=True, device="cpu", dataset="d", precision="bf16")
+    meta = run_meta(r, "ae-lab")
+    assert meta == {
+        "recipe": "ae-lab",
+        "config": cfg.replace(precision="bf16").to_dict(),
+        "dataset": "d",
+        "device": "cpu",
+        "precision": "bf16",
+        "epochs_done": 2,
+        "stopped_early": True,
+        "history": {
+            "train_loss": [0.123457, 0.1],
+            "val_loss": [0.234568, None],
+            "seconds": 3.23,
+            "images_per_s": 1500.0,
+        },
+    }
+    empty = run_meta(TrainResult("conv_dae", cfg, build("conv_dae")))
+    assert empty["recipe"] == "custom" and empty["epochs_done"] == 0 and empty["stopped_early"] is False
+    assert empty["history"] == {"train_loss": [], "val_loss": [], "seconds": 0, "images_per_s": 0.0}
+
+
+def test_the_measured_rates_are_images_per_second_of_the_real_step(monkeypatch):
+    """Not a timing check: the clock is replaced, so the rate is the images counted over a known time."""
+    from ae_core import train as train_mod
+
+    ticks = iter([10.0, 12.0])
+    monkeypatch.setattr(train_mod, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))  # this module's clock
+    steps = []
+    real = train_mod.engine.stepper
+
+    def counting(loop):
+        run = real(loop)
+        assert loop.batch_size == loop.n == 32 and loop.sched is None and loop.lr == 0.01
+        return lambda idx: steps.append(len(idx)) or run(idx)
+
+    monkeypatch.setattr(train_mod.engine, "stepper", counting)
+    cfg = TrainConfig(batch_size=32, lr=0.01, device="cpu", precision="fp32")
+    assert train_mod.measure_rate("dense_dae", cfg, batches=3) == 3 * 32 / 2.0
+    assert steps == [32] * 4  # one warm-up step, then the three timed
+    ticks = iter([5.0, 9.0])
+    assert train_mod.measure_scoring_rate("dense_dae", n=100) == 100 / 4.0
