@@ -49,6 +49,14 @@ def full_mnist() -> Path:
 needs_mnist = pytest.mark.usefixtures("full_mnist")
 
 
+def cli_help(main, capsys) -> str:
+    """A CLI's --help text (it exits 0), whitespace folded: argparse wraps it to the terminal's width."""
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """One real ae-lab server for the browser tests that can share it (each uses its own browser, so its own

@@ -11,6 +11,7 @@ import torch
 
 from ae_core import baselines, classifier, engine, store
 from ae_core.data import Digits, load_sample, to_float
+from tests.conftest import cli_help
 
 
 @pytest.fixture(scope="module")
@@ -145,10 +146,7 @@ def test_the_cli_fails_below_99_percent(cli, tmp_path, monkeypatch, acc, rc):
 
 
 def test_the_cli_says_what_it_is_and_offers_each_device_and_precision(capsys):
-    with pytest.raises(SystemExit) as e:
-        classifier.main(["--help"])
-    assert e.value.code == 0
-    out = capsys.readouterr().out
+    out = cli_help(classifier.main, capsys)
     assert out.startswith("usage: python -m ae_core.classifier ")
     assert "A LeNet-sized digit classifier, trained on clean MNIST" in out
     assert "{auto,cpu,cuda,mps}" in out and "{auto,fp32,bf16}" in out

@@ -15,7 +15,7 @@ from ae_core.config import TrainConfig
 from ae_core.data import Digits, load_sample
 from ae_core.evaluate import evaluate
 from ae_core.registry import build
-from tests.conftest import needs_mnist
+from tests.conftest import cli_help, needs_mnist
 
 SHIPPED = store.WEIGHTS_DIR / codesize.FILENAME
 
@@ -194,13 +194,10 @@ def test_the_cli_trains_every_size_scores_it_and_writes_the_file(monkeypatch, tm
 
 
 def test_the_cli_says_what_it_does(capsys):
-    with pytest.raises(SystemExit) as e:
-        codesize.main(["--help"])
-    assert e.value.code == 0
-    out = capsys.readouterr().out
+    out = cli_help(codesize.main, capsys)
     assert out.startswith("usage: python -m ae_core.codesize [-h] [--weights WEIGHTS] [--check]")
     first = "The article's invitation to try other hidden-layer sizes: python -m ae_core.codesize [--weights DIR] [--check]."
-    assert " ".join(out.split()).count(first) == 1
+    assert out.count(first) == 1
     assert "Basic AEs (784-h-784)" not in out  # the docstring's first paragraph only
     assert "weights folder (default: weights/)" in out
-    assert "re-score the saved sizes and compare; write nothing" in " ".join(out.split())
+    assert "re-score the saved sizes and compare; write nothing" in out

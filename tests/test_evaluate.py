@@ -14,6 +14,7 @@ from ae_core.baselines import apply
 from ae_core.data import load_sample, to_float
 from ae_core.infer import run
 from ae_core.registry import MODELS
+from tests.conftest import cli_help
 
 
 @pytest.fixture(scope="module")
@@ -180,10 +181,7 @@ def test_the_defaults_are_the_tutorials_gaussian_noise_at_half_seed_0(models):
 
 
 def test_the_cli_says_what_it_does(capsys):
-    with pytest.raises(SystemExit) as e:
-        ev_mod.main(["--help"])
-    assert e.value.code == 0
-    out = " ".join(capsys.readouterr().out.split())
+    out = cli_help(ev_mod.main, capsys)
     assert out.startswith("usage: python -m ae_core.evaluate [-h] [--weights WEIGHTS]")
     assert "Test-set evaluation: python -m ae_core.evaluate [--weights DIR]" in out
     assert "--weights WEIGHTS weights folder" in out
